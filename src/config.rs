@@ -1,0 +1,137 @@
+//! Settings (配置) from `qihu.toml`, every key overridable by an environment variable
+//! `QIHU_<SECTION>__<KEY>` (e.g. `QIHU_SITE__BASE_URL`), as twelve-factor deployments expect.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The file read when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "qihu.toml";
+
+/// All settings of one installation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub site: SiteSettings,
+}
+
+/// `[site]`: the policy supermarket (政策超市) and where its files live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SiteSettings {
+    /// Site title shown in every page header.
+    pub title: String,
+    /// The city the site serves, e.g. 滕州市; used in headings and the footer.
+    pub city: String,
+    /// Public address of the site, ending in `/`; absolute links (sitemap, feed) start with it.
+    pub base_url: String,
+    pub policies_dir: PathBuf,
+    pub output_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    /// Address of the forms backend that receives requests (诉求); empty means the same host as the site.
+    pub forms_url: String,
+    /// Policies per listing page.
+    pub page_size: usize,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        SiteSettings {
+            title: "企呼政应·政策超市".to_owned(),
+            city: "滕州市".to_owned(),
+            base_url: "http://127.0.0.1:8080/".to_owned(),
+            policies_dir: PathBuf::from("policies"),
+            output_dir: PathBuf::from("public"),
+            templates_dir: PathBuf::from("site-templates"),
+            forms_url: String::new(),
+            page_size: 20,
+        }
+    }
+}
+
+/// Settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("找不到配置文件 {0}")]
+    Missing(PathBuf),
+    #[error("配置有误：{0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+impl Settings {
+    /// Reads `path` (or `qihu.toml` in the working directory when it exists), then the environment.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(path) if !path.is_file() => return Err(ConfigError::Missing(path.to_owned())),
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        figment
+            .merge(Env::prefixed("QIHU_").split("__"))
+            .extract()
+            .map_err(|error| ConfigError::Invalid(Box::new(error)))
+    }
+}
+
+impl SiteSettings {
+    /// The path part of `base_url`, always starting and ending with `/`: every link in the site starts with it,
+    /// so the site works both at a domain's root and under a sub-path.
+    pub fn base_path(&self) -> String {
+        let without_scheme = self
+            .base_url
+            .split_once("://")
+            .map_or(self.base_url.as_str(), |(_, rest)| rest);
+        let path = without_scheme
+            .find('/')
+            .map_or("/", |slash| &without_scheme[slash..]);
+        let trimmed = path.trim_matches('/');
+        if trimmed.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/{trimmed}/")
+        }
+    }
+
+    /// `base_url` with exactly one trailing `/`.
+    pub fn absolute_base(&self) -> String {
+        format!("{}/", self.base_url.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_base(base_url: &str) -> SiteSettings {
+        SiteSettings {
+            base_url: base_url.to_owned(),
+            ..SiteSettings::default()
+        }
+    }
+
+    #[test]
+    fn base_path_follows_the_public_address() {
+        assert_eq!(with_base("https://zwfw.example.cn").base_path(), "/");
+        assert_eq!(with_base("https://example.cn/zcsc").base_path(), "/zcsc/");
+        assert_eq!(with_base("https://example.cn/a/b/").base_path(), "/a/b/");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type.
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "qihu.toml",
+                "[site]\ntitle = \"文件里的标题\"\npage_size = 5\n",
+            )?;
+            jail.set_env("QIHU_SITE__TITLE", "环境变量里的标题");
+            let settings = Settings::load(None).expect("settings load");
+            assert_eq!(settings.site.title, "环境变量里的标题");
+            assert_eq!(settings.site.page_size, 5);
+            Ok(())
+        });
+    }
+}
