@@ -1,6 +1,7 @@
 //! Benchmark: `qihu build` over a synthetic corpus (default 10,000 policies).
 //!
-//! Run: `cargo bench --bench site_build` (set `QIHU_BENCH_POLICIES` and `QIHU_BENCH_RUNS` to change the size).
+//! Run: `cargo bench --bench site_build` (set `QIHU_BENCH_POLICIES` and `QIHU_BENCH_RUNS` to change the size,
+//! `QIHU_BENCH_DIR` to choose the file system the site is written to, e.g. `/dev/shm`).
 //! Prints each run's time per stage and the median of the whole build. See benches/README.md for figures.
 
 use std::path::PathBuf;
@@ -20,7 +21,11 @@ fn env_number(name: &str, default: usize) -> usize {
 fn main() {
     let count = env_number("QIHU_BENCH_POLICIES", 10_000);
     let runs = env_number("QIHU_BENCH_RUNS", 5);
-    let work = tempfile::tempdir().expect("temporary folder");
+    let work = match std::env::var("QIHU_BENCH_DIR") {
+        Ok(dir) => tempfile::tempdir_in(dir),
+        Err(_) => tempfile::tempdir(),
+    }
+    .expect("temporary folder");
     let policies = work.path().join("policies");
     let generated = Instant::now();
     qihu::synthetic::write_corpus(&policies, count, 2022).expect("write corpus");

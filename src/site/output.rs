@@ -51,7 +51,7 @@ impl Staging {
         }
         self.published = true;
         if had_previous {
-            fs::remove_dir_all(&previous)?;
+            remove_dir_parallel(&previous)?;
         }
         Ok(())
     }
@@ -63,6 +63,33 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// Removes a large folder, its top-level entries in parallel (a published site has thousands of files).
+fn remove_dir_parallel(dir: &Path) -> io::Result<()> {
+    use rayon::prelude::*;
+    let entries: Vec<PathBuf> = fs::read_dir(dir)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<io::Result<_>>()?;
+    entries.par_iter().try_for_each(|path| {
+        if path.is_dir() {
+            // The policies folder holds most pages: split it one level further.
+            let children: Vec<PathBuf> = fs::read_dir(path)?
+                .map(|entry| entry.map(|entry| entry.path()))
+                .collect::<io::Result<_>>()?;
+            children.par_iter().try_for_each(|child| {
+                if child.is_dir() {
+                    fs::remove_dir_all(child)
+                } else {
+                    fs::remove_file(child)
+                }
+            })?;
+            fs::remove_dir(path)
+        } else {
+            fs::remove_file(path)
+        }
+    })?;
+    fs::remove_dir(dir)
 }
 
 fn sibling(target: &Path, suffix: &str) -> PathBuf {
