@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use qihu::build::{self, BuildOptions};
 use qihu::config::SiteSettings;
-use qihu::site::{self, BuildOptions};
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -35,13 +35,15 @@ fn main() {
         policies_dir: policies,
         output_dir: work.path().join("public"),
         templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("site-templates"),
+        index_dir: std::env::var_os("QIHU_BENCH_INDEX").map(|_| work.path().join("index")),
+        analysis_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/search"),
         today: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
     };
     let settings = SiteSettings::default();
     let mut totals = Vec::with_capacity(runs);
     for run in 1..=runs {
         let started = Instant::now();
-        let report = site::build(&settings, &options).expect("build succeeds");
+        let report = build::build(&settings, &options).expect("build succeeds");
         let total = started.elapsed();
         let stages: Vec<String> = report
             .stages

@@ -28,6 +28,14 @@ pub enum Command {
     Build(BuildArgs),
     /// 只检查政策文件，不写入任何文件
     Check(CheckArgs),
+    /// 在检索索引中搜索政策
+    Search(SearchArgs),
+    /// 向政策库提问，能依据政策作答的即时答复
+    Ask(AskArgs),
+    /// 用评测集衡量检索与即时答复的质量
+    Eval(EvalArgs),
+    /// 启动网站与接口服务
+    Serve(ServeArgs),
     /// 生成合成政策语料（用于性能测试）
     GenCorpus(GenCorpusArgs),
 }
@@ -43,9 +51,75 @@ pub struct BuildArgs {
     /// 模板目录（默认取 site.templates_dir）
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// 检索索引目录（默认取 search.index_dir）
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
     /// 按哪一天计算政策有效性（YYYY-MM-DD，默认今天，北京时间）
     #[arg(long, value_name = "DATE")]
     pub today: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// 要搜索的问题或关键词
+    pub query: String,
+    /// 检索索引目录（默认取 search.index_dir）
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// 最多返回多少条
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// 输出与 /api/search 相同的 JSON
+    #[arg(long)]
+    pub json: bool,
+    /// 按哪一天判断政策有效性（YYYY-MM-DD，默认今天）
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// 要问的问题
+    pub question: String,
+    /// 检索索引目录（默认取 search.index_dir）
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// 输出与 /api/answer 相同的 JSON
+    #[arg(long)]
+    pub json: bool,
+    /// 按哪一天判断政策有效性（YYYY-MM-DD，默认今天）
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// 评测集文件
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "tests/search_eval/questions.toml"
+    )]
+    pub set: PathBuf,
+    /// 检索索引目录（默认取 search.index_dir）
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// 输出 JSON
+    #[arg(long)]
+    pub json: bool,
+    /// 按哪一天判断政策有效性（YYYY-MM-DD，默认今天）
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// 监听地址（默认取 server.addr，如 127.0.0.1:8080）
+    #[arg(long, value_name = "ADDR")]
+    pub addr: Option<String>,
+    /// 政策或模板变化时自动重新生成网站和索引
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,22 +1,28 @@
 //! What each command does: glue between the command line, the settings and the library.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Asia::Shanghai;
 
-use crate::cli::{BuildArgs, CheckArgs, Cli, Command, GenCorpusArgs};
+use crate::build::{self, BuildError, BuildOptions};
+use crate::cli::{
+    AskArgs, BuildArgs, CheckArgs, Cli, Command, EvalArgs, GenCorpusArgs, SearchArgs,
+};
 use crate::config::Settings;
-use crate::policy::Diagnostic;
-use crate::site::{self, BuildOptions, SiteError};
-use crate::synthetic;
+use crate::policy::{self, Diagnostic};
+use crate::search::eval::EvalSet;
+use crate::search::{Analyzer, QueryContext, SearchEngine};
+use crate::{serve, synthetic};
 
 /// Logs go to stderr; `RUST_LOG` overrides the level chosen with `-v`.
 pub fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,qihu=info",
         1 => "info,qihu=debug",
         _ => "debug,qihu=trace",
     };
@@ -33,6 +39,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Build(args) => build(&settings, args),
         Command::Check(args) => check(&settings, args),
+        Command::Search(args) => search(&settings, args),
+        Command::Ask(args) => ask(&settings, args),
+        Command::Eval(args) => eval(&settings, args),
+        Command::Serve(args) => serve::run(settings, args),
         Command::GenCorpus(args) => gen_corpus(args),
     }
 }
@@ -48,23 +58,39 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
     }
 }
 
-fn build(settings: &Settings, args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let site_settings = &settings.site;
-    let options = BuildOptions {
+/// The build options from the settings, with the command line's overrides.
+pub fn build_options(settings: &Settings, args: BuildArgs) -> BuildOptions {
+    BuildOptions {
         policies_dir: args
             .policies
-            .unwrap_or_else(|| site_settings.policies_dir.clone()),
-        output_dir: args.out.unwrap_or_else(|| site_settings.output_dir.clone()),
+            .unwrap_or_else(|| settings.site.policies_dir.clone()),
+        output_dir: args.out.unwrap_or_else(|| settings.site.output_dir.clone()),
         templates_dir: args
             .templates
-            .unwrap_or_else(|| site_settings.templates_dir.clone()),
+            .unwrap_or_else(|| settings.site.templates_dir.clone()),
+        index_dir: Some(
+            args.index
+                .unwrap_or_else(|| settings.search.index_dir.clone()),
+        ),
+        analysis_dir: settings.search.analysis_dir.clone(),
         today: args.today.unwrap_or_else(today_in_shanghai),
-    };
-    match site::build(site_settings, &options) {
+    }
+}
+
+fn build(settings: &Settings, args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let options = build_options(settings, args);
+    match build::build(&settings.site, &options) {
         Ok(report) => {
             print_diagnostics(&report.warnings);
             let total: Duration = report.stages.iter().map(|stage| stage.elapsed).sum();
             println!("网站已发布到 {}", options.output_dir.display());
+            if let Some(index) = &options.index_dir {
+                println!(
+                    "检索索引已写入 {}（{} 个文档）",
+                    index.display(),
+                    report.index_documents
+                );
+            }
             println!("  政策 {} 篇，页面 {} 个", report.policies, report.pages);
             let stages: Vec<String> = report
                 .stages
@@ -74,16 +100,12 @@ fn build(settings: &Settings, args: BuildArgs) -> anyhow::Result<ExitCode> {
             println!("  {} · 合计 {}", stages.join(" · "), milliseconds(total));
             Ok(ExitCode::SUCCESS)
         }
-        Err(SiteError::Invalid(diagnostics)) => {
+        Err(BuildError::Invalid(diagnostics)) => {
             print_diagnostics(&diagnostics);
-            Err(SiteError::Invalid(diagnostics).into())
+            Err(BuildError::Invalid(diagnostics).into())
         }
-        Err(error) => Err(error).with_context(|| {
-            format!(
-                "生成网站失败（政策目录 {}）",
-                options.policies_dir.display()
-            )
-        }),
+        Err(error) => Err(error)
+            .with_context(|| format!("生成失败（政策目录 {}）", options.policies_dir.display())),
     }
 }
 
@@ -95,7 +117,7 @@ fn check(settings: &Settings, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let dir = args
         .policies
         .unwrap_or_else(|| settings.site.policies_dir.clone());
-    let corpus = site::check(&dir)?;
+    let corpus = policy::load(&dir)?;
     print_diagnostics(&corpus.diagnostics);
     println!(
         "检查了 {} 篇政策：{} 处错误，{} 处警告",
@@ -108,6 +130,136 @@ fn check(settings: &Settings, args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Opens the search engine on `index` (or the configured index).
+pub fn open_engine(settings: &Settings, index: Option<PathBuf>) -> anyhow::Result<SearchEngine> {
+    let analyzer = Arc::new(Analyzer::load(&settings.search.analysis_dir)?);
+    let dir = index.unwrap_or_else(|| settings.search.index_dir.clone());
+    Ok(SearchEngine::open(&dir, analyzer)?)
+}
+
+fn query_context(settings: &Settings, today: Option<NaiveDate>) -> QueryContext {
+    QueryContext {
+        today: today.unwrap_or_else(today_in_shanghai),
+        base_path: settings.site.base_path(),
+    }
+}
+
+/// `<mark>` → 【】 and entities back to text, for a terminal.
+fn plain_snippet(html: &str) -> String {
+    html.replace("<mark>", "【")
+        .replace("</mark>", "】")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn search(settings: &Settings, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(settings, args.index)?;
+    let context = query_context(settings, args.today);
+    let response = engine.search(&args.query, args.limit, &context)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&response)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if response.hits.is_empty() {
+        println!("没有找到与“{}”相关的政策。", response.query);
+    }
+    for (place, hit) in response.hits.iter().enumerate() {
+        let number = hit
+            .doc_number
+            .as_deref()
+            .map(|n| format!("（{n}）"))
+            .unwrap_or_default();
+        println!(
+            "{}. {}{number} [{}]",
+            place + 1,
+            hit.title,
+            hit.status_label
+        );
+        if let Some(section) = &hit.section {
+            println!("   › {section}");
+        }
+        println!("   {}", plain_snippet(&hit.snippet));
+        println!("   {}", hit.url);
+    }
+    println!("（用时 {:.2} 毫秒）", response.took_ms);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ask(settings: &Settings, args: AskArgs) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(settings, args.index)?;
+    let context = query_context(settings, args.today);
+    let response = engine.answer(&args.question, &context)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&response)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &response.answer {
+        Some(answer) if response.answered => {
+            println!("即时答复（置信度 {:.2}）：", response.confidence);
+            println!("{}", answer.text);
+            let number = answer
+                .doc_number
+                .as_deref()
+                .map(|n| format!("（{n}）"))
+                .unwrap_or_default();
+            println!("来源：《{}》{number}", answer.title);
+            if let Some(section) = &answer.section {
+                println!("      {section}");
+            }
+            println!("      {}", answer.url);
+        }
+        _ => {
+            println!(
+                "政策库暂不能确切答复这个问题（置信度 {:.2}），可以提交咨询，转有关部门办理。",
+                response.confidence
+            );
+            if !response.alternatives.is_empty() {
+                println!("可能相关的政策：");
+                for hit in &response.alternatives {
+                    println!("  - {} {}", hit.title, hit.url);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(settings: &Settings, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(settings, args.index)?;
+    let context = query_context(settings, args.today);
+    let set = EvalSet::load(&args.set).map_err(anyhow::Error::msg)?;
+    let report = set.run(&engine, &context)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_eval(&args.set, &report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints an evaluation report for people.
+pub fn print_eval(set: &Path, report: &crate::search::eval::EvalReport) {
+    println!(
+        "评测集 {}：可答问题 {} 个，不可答问题 {} 个",
+        set.display(),
+        report.questions,
+        report.unanswerable
+    );
+    println!("  top-1 准确率    {:.3}", report.top1);
+    println!("  recall@3        {:.3}", report.recall_at_3);
+    println!("  MRR             {:.3}", report.mrr);
+    println!("  章节命中率      {:.3}", report.section_accuracy);
+    println!("  正确即时答复率  {:.3}", report.answered_correctly);
+    println!("  错误即时答复率  {:.3}", report.answered_wrongly);
+    println!("  误答率（不可答却答复）{:.3}", report.false_answer_rate);
+    for miss in &report.misses {
+        println!("  ✗ {}：{}", miss.q, miss.problem);
+    }
 }
 
 fn gen_corpus(args: GenCorpusArgs) -> anyhow::Result<ExitCode> {

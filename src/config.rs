@@ -15,6 +15,42 @@ pub const DEFAULT_CONFIG_FILE: &str = "qihu.toml";
 #[serde(default)]
 pub struct Settings {
     pub site: SiteSettings,
+    pub search: SearchSettings,
+    pub server: ServerSettings,
+}
+
+/// `[search]`: the search index (检索索引) and the Chinese analysis data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchSettings {
+    pub index_dir: PathBuf,
+    /// Folder with `dictionary.txt` (user dictionary), `synonyms.toml` and `stopwords.txt`.
+    pub analysis_dir: PathBuf,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            index_dir: PathBuf::from("data/index"),
+            analysis_dir: PathBuf::from("config/search"),
+        }
+    }
+}
+
+/// `[server]`: `qihu serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub addr: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            addr: "127.0.0.1:8080".to_owned(),
+        }
+    }
 }
 
 /// `[site]`: the policy supermarket (政策超市) and where its files live.

@@ -11,8 +11,20 @@ use pulldown_cmark::{CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub html: String,
-    /// Headings in document order, for the table of contents and for search sections.
+    /// Headings in document order, for the table of contents.
     pub headings: Vec<Heading>,
+    /// The body cut at its headings, as plain text, for search.
+    pub sections: Vec<Section>,
+}
+
+/// The plain text under one heading (up to the next heading of any level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Anchor of the heading; `None` for text before the first heading.
+    pub anchor: Option<String>,
+    /// Heading texts from the top level down to this heading, e.g. `["二、工作机制", "（三）限时办结"]`.
+    pub path: Vec<String>,
+    pub text: String,
 }
 
 /// One heading of a body.
@@ -48,8 +60,15 @@ pub fn render(markdown: &str, policy_prefix: &str) -> Rendered {
     let mut output: Vec<Event<'_>> = Vec::with_capacity(events.len() + 8);
     let mut headings = Vec::new();
     let mut used_ids = HashSet::new();
+    let mut sections = vec![Section {
+        anchor: None,
+        path: Vec::new(),
+        text: String::new(),
+    }];
+    let mut path: Vec<(u8, String)> = Vec::new();
     let mut index = 0;
     while index < events.len() {
+        collect_text(&events[index], &mut sections);
         match &events[index] {
             Event::Start(Tag::Heading { level, id, .. }) => {
                 let end = events[index..]
@@ -73,6 +92,13 @@ pub fn render(markdown: &str, policy_prefix: &str) -> Rendered {
                         .map(|event| make_safe(event, policy_prefix)),
                 );
                 output.push(Event::Html(CowStr::from(format!("</h{level}>\n"))));
+                path.retain(|(parent, _)| *parent < level);
+                path.push((level, text.clone()));
+                sections.push(Section {
+                    anchor: Some(id.clone()),
+                    path: path.iter().map(|(_, text)| text.clone()).collect(),
+                    text: String::new(),
+                });
                 headings.push(Heading { level, id, text });
                 index = end + 1;
                 continue;
@@ -91,9 +117,32 @@ pub fn render(markdown: &str, policy_prefix: &str) -> Rendered {
     }
     let mut html_out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut html_out, output.into_iter());
+    for section in &mut sections {
+        section.text = section.text.trim().to_owned();
+    }
+    sections.retain(|section| section.anchor.is_some() || !section.text.is_empty());
     Rendered {
         html: html_out,
         headings,
+        sections,
+    }
+}
+
+/// Appends the plain text of `event` to the last section.
+fn collect_text(event: &Event<'_>, sections: &mut [Section]) {
+    let Some(section) = sections.last_mut() else {
+        return;
+    };
+    match event {
+        Event::Text(text) | Event::Code(text) | Event::Html(text) | Event::InlineHtml(text) => {
+            section.text.push_str(text)
+        }
+        Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::TableRow | TagEnd::TableHead) => {
+            section.text.push('\n')
+        }
+        Event::End(TagEnd::TableCell) => section.text.push_str(" | "),
+        Event::HardBreak => section.text.push('\n'),
+        _ => {}
     }
 }
 
@@ -245,6 +294,32 @@ mod tests {
         assert_eq!(ids, ["政策内容", "申请-条件", "政策内容-2"]);
         assert!(rendered.html.contains("<h2 id=\"政策内容\">政策内容</h2>"));
         assert!(rendered.html.contains("<h3 id=\"申请-条件\">"));
+    }
+
+    #[test]
+    fn sections_carry_their_heading_path_and_plain_text() {
+        let rendered = render(
+            "前言。\n\n## 二、工作机制\n\n总述。\n\n### （三）限时办结\n\n5个工作日内\n办结。\n\n| 甲 | 乙 |\n|---|---|\n| 1 | 2 |\n\n## 三、保障\n\n保障。",
+            "/",
+        );
+        let summary: Vec<_> = rendered
+            .sections
+            .iter()
+            .map(|s| (s.path.join(" > "), s.text.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("".to_owned(), "前言。"),
+                ("二、工作机制".to_owned(), "总述。"),
+                (
+                    "二、工作机制 > （三）限时办结".to_owned(),
+                    "5个工作日内办结。\n甲 | 乙 | \n1 | 2 |"
+                ),
+                ("三、保障".to_owned(), "保障。"),
+            ]
+        );
+        assert_eq!(rendered.sections[2].anchor.as_deref(), Some("三限时办结"));
     }
 
     #[test]

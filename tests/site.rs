@@ -35,6 +35,7 @@ fn text(bytes: &[u8]) -> String {
 fn build_fixture(name: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("public");
+    let index = dir.path().join("index");
     let output = qihu(
         &[
             "build",
@@ -42,6 +43,8 @@ fn build_fixture(name: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, PathBu
             fixture(name).to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
             "--today",
             TODAY,
         ],
@@ -369,15 +372,17 @@ fn a_failed_build_leaves_the_published_site_untouched() {
             fixture("broken").to_str().unwrap(),
             "--out",
             site.to_str().unwrap(),
+            "--index",
+            dir.path().join("index").to_str().unwrap(),
         ],
         &[],
     );
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("网站未发布"));
     assert_eq!(before, all_files(&site));
-    // No staging folders left behind.
+    // No staging folders left behind: only the site and its index.
     let entries: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(entries.len(), 1);
+    assert_eq!(entries.len(), 2);
 }
 
 #[test]
@@ -403,6 +408,8 @@ fn a_broken_template_stops_the_build_before_publishing() {
             out.to_str().unwrap(),
             "--templates",
             templates.to_str().unwrap(),
+            "--index",
+            dir.path().join("index").to_str().unwrap(),
         ],
         &[],
     );

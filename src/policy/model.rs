@@ -89,7 +89,12 @@ impl Validity {
 impl Policy {
     /// Validity on `today` (a Shanghai calendar day).
     pub fn validity(&self, today: NaiveDate) -> Validity {
-        match self.expires {
+        Policy::validity_for(self.expires, today)
+    }
+
+    /// The validity rule itself: past `expires` is 已失效, within [`EXPIRING_WINDOW_DAYS`] of it 即将到期.
+    pub fn validity_for(expires: Option<NaiveDate>, today: NaiveDate) -> Validity {
+        match expires {
             Some(expires) if today > expires => Validity::Expired,
             Some(expires) if (expires - today).num_days() <= EXPIRING_WINDOW_DAYS => {
                 Validity::Expiring

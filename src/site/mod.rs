@@ -1,12 +1,10 @@
 //! The static site of the policy supermarket (政策超市): load → render → write, each step timed.
 
-mod output;
 mod taxonomy;
 pub mod views;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,10 +14,10 @@ use tera::{Context, Tera};
 
 use crate::config::SiteSettings;
 use crate::markdown::{self, Rendered};
-use crate::policy::{self, Corpus, Diagnostic, LoadError, Policy};
-pub use output::Staging;
+use crate::policy::Policy;
+use crate::publish;
 use taxonomy::{TAXONOMIES, Taxonomy};
-use views::{PolicyCard, TermLink, Urls};
+use views::{PolicyCard, Urls};
 
 /// Policies on the home page's "newest" list and in the Atom feed.
 const NEWEST_COUNT: usize = 10;
@@ -28,23 +26,9 @@ const RELATED_COUNT: usize = 5;
 /// Show a progress bar from this many policies on (and only in a terminal).
 const PROGRESS_THRESHOLD: usize = 500;
 
-/// What `qihu build` works on.
-#[derive(Debug, Clone)]
-pub struct BuildOptions {
-    pub policies_dir: PathBuf,
-    pub output_dir: PathBuf,
-    pub templates_dir: PathBuf,
-    /// The day validity badges are computed for (Asia/Shanghai); the same input and day give the same bytes.
-    pub today: NaiveDate,
-}
-
-/// The build stopped; nothing was published.
+/// Rendering or writing the site failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    #[error("政策文件中有 {} 处错误，网站未发布；请先修正（可用 qihu check 查看）", count_errors(.0))]
-    Invalid(Vec<Diagnostic>),
     #[error("找不到模板目录 {0}")]
     MissingTemplates(PathBuf),
     #[error("模板有误：{0}")]
@@ -55,26 +39,6 @@ pub enum SiteError {
         #[source]
         source: std::io::Error,
     },
-}
-
-fn count_errors(diagnostics: &[Diagnostic]) -> usize {
-    diagnostics.iter().filter(|d| d.is_error()).count()
-}
-
-/// One timed step of a build.
-#[derive(Debug, Clone)]
-pub struct Stage {
-    pub name: &'static str,
-    pub elapsed: Duration,
-}
-
-/// What a build did.
-#[derive(Debug, Clone)]
-pub struct BuildReport {
-    pub policies: usize,
-    pub pages: usize,
-    pub warnings: Vec<Diagnostic>,
-    pub stages: Vec<Stage>,
 }
 
 /// The loaded and rendered policy base, ready to be written as a site.
@@ -91,50 +55,6 @@ pub struct Site {
     rank: Vec<usize>,
     taxonomies: Vec<Taxonomy>,
     slug_index: HashMap<String, usize>,
-}
-
-/// Loads, checks and renders the policies, then publishes the site atomically.
-pub fn build(settings: &SiteSettings, options: &BuildOptions) -> Result<BuildReport, SiteError> {
-    let mut stages = Vec::new();
-    let mut timer = Instant::now();
-    let mut lap = |name: &'static str, stages: &mut Vec<Stage>| {
-        stages.push(Stage {
-            name,
-            elapsed: timer.elapsed(),
-        });
-        timer = Instant::now();
-    };
-
-    let corpus = policy::load(&options.policies_dir)?;
-    if corpus.has_errors() {
-        return Err(SiteError::Invalid(corpus.diagnostics));
-    }
-    lap("读取政策", &mut stages);
-
-    let tera = load_templates(&options.templates_dir)?;
-    lap("加载模板", &mut stages);
-    let site = Site::new(settings.clone(), tera, corpus.policies, options.today);
-    lap("解析正文", &mut stages);
-
-    let staging = Staging::new(&options.output_dir).map_err(|source| SiteError::Write {
-        path: options.output_dir.clone(),
-        source,
-    })?;
-    let pages = site.write(staging.path(), &options.templates_dir)?;
-    lap("生成页面", &mut stages);
-
-    staging.publish().map_err(|source| SiteError::Write {
-        path: options.output_dir.clone(),
-        source,
-    })?;
-    lap("发布", &mut stages);
-
-    Ok(BuildReport {
-        policies: site.policies.len(),
-        pages,
-        warnings: corpus.diagnostics,
-        stages,
-    })
 }
 
 /// Reads every template (`*.html`, `*.xml`, `*.txt`) under `dir`, except static assets and e-mails.
@@ -193,13 +113,37 @@ pub fn tera_message(error: &tera::Error) -> String {
 struct SiteContext<'a> {
     title: &'a str,
     city: &'a str,
-    base_path: &'a str,
+    base_path: String,
     base_url: String,
     request_url: String,
     search_url: String,
     /// Where the request form posts to.
     forms_action: String,
-    nav: Vec<TermLink>,
+}
+
+/// The `site` object every template sees (title, city, base path and the addresses of the shared pages); the
+/// same for pages rendered at build time and by the server.
+pub fn base_context(settings: &SiteSettings) -> Context {
+    let urls = Urls {
+        base_path: settings.base_path(),
+    };
+    let forms_base = if settings.forms_url.is_empty() {
+        urls.base_path.clone()
+    } else {
+        format!("{}/", settings.forms_url.trim_end_matches('/'))
+    };
+    let site = SiteContext {
+        title: &settings.title,
+        city: &settings.city,
+        base_url: settings.absolute_base(),
+        request_url: urls.page("request/"),
+        search_url: urls.page("search/"),
+        forms_action: format!("{forms_base}api/requests"),
+        base_path: urls.base_path,
+    };
+    let mut context = Context::new();
+    context.insert("site", &site);
+    context
 }
 
 #[derive(Serialize)]
@@ -274,42 +218,13 @@ impl Site {
         }
     }
 
-    fn base_context(&self) -> Context {
-        let forms_base = if self.settings.forms_url.is_empty() {
-            self.urls.base_path.clone()
-        } else {
-            format!("{}/", self.settings.forms_url.trim_end_matches('/'))
-        };
-        let categories = &self.taxonomies[0];
-        let site = SiteContext {
-            title: &self.settings.title,
-            city: &self.settings.city,
-            base_path: &self.urls.base_path,
-            base_url: self.settings.absolute_base(),
-            request_url: self.urls.page("request/"),
-            search_url: self.urls.page("search/"),
-            forms_action: format!("{forms_base}api/requests"),
-            nav: categories
-                .terms
-                .keys()
-                .map(|name| TermLink {
-                    name: name.clone(),
-                    url: self.urls.term(categories.spec.key, name),
-                })
-                .collect(),
-        };
-        let mut context = Context::new();
-        context.insert("site", &site);
-        context
-    }
-
     fn card(&self, index: usize) -> PolicyCard {
         views::card(&self.policies[index], &self.urls, self.today)
     }
 
     /// Writes every page, feed and asset into `root`; returns the number of HTML pages.
     pub fn write(&self, root: &Path, templates_dir: &Path) -> Result<usize, SiteError> {
-        let base = self.base_context();
+        let base = base_context(&self.settings);
         let write = |relative: &str, contents: &[u8]| write_page(root, relative, contents);
         let render = |template: &str, context: &Context| self.render(template, context);
 
@@ -446,7 +361,7 @@ impl Site {
 
         let static_dir = templates_dir.join("static");
         if static_dir.is_dir() {
-            output::copy_dir(&static_dir, &root.join("static")).map_err(|source| {
+            publish::copy_dir(&static_dir, &root.join("static")).map_err(|source| {
                 SiteError::Write {
                     path: root.join("static"),
                     source,
@@ -651,7 +566,7 @@ impl Site {
 }
 
 fn write_page(root: &Path, relative: &str, contents: &[u8]) -> Result<(), SiteError> {
-    output::write_file(root, relative, contents).map_err(|source| SiteError::Write {
+    publish::write_file(root, relative, contents).map_err(|source| SiteError::Write {
         path: root.join(relative),
         source,
     })
@@ -679,9 +594,4 @@ impl ListingSource<'_> {
             })
             .collect()
     }
-}
-
-/// Checks the policies under `dir` without writing anything.
-pub fn check(dir: &Path) -> Result<Corpus, LoadError> {
-    policy::load(dir)
 }

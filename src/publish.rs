@@ -1,4 +1,4 @@
-//! Writing the site atomically: everything goes into a staging folder beside the target, which replaces the
+//! Publishing a folder atomically (the site, the search index): everything goes into a staging folder beside the target, which replaces the
 //! target only when the whole build succeeded. A failed build leaves the published site as it was.
 
 use std::fs;

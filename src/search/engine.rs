@@ -1,0 +1,650 @@
+//! The query side: analyse a question, build the tantivy query by hand (term queries with per-field boosts and
+//! a bigram backstop — never `QueryParser`, which would turn an unspaced Chinese question into one phrase),
+//! rank with validity, and decide whether the policy base really answers the question (即时答复).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use super::analysis::{Analyzer, Relation, bigrams, is_cjk, normalise};
+use super::schema::{DocKind, Fields, META_FILE, PolicyMeta};
+use super::snippet::{SNIPPET_CHARS, snippet};
+use super::{QueryError, SearchError, register_tokenizers};
+use crate::policy::Validity;
+use crate::site::views::encode_segment;
+
+/// Longest question accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Most results one search returns.
+pub const MAX_LIMIT: usize = 50;
+/// Candidate documents read before grouping by policy.
+const CANDIDATES: usize = 120;
+/// Expired or replaced policies rank below valid ones: their scores are multiplied by this.
+const OUTDATED_FACTOR: f32 = 0.35;
+/// Field boosts: where a term matches says how much it matters.
+const HEADING_BOOST: f32 = 3.0;
+const META_BOOST: f32 = 1.5;
+const BODY_BOOST: f32 = 1.0;
+const HEADING_BIGRAM_BOOST: f32 = 0.5;
+const BODY_BIGRAM_BOOST: f32 = 0.25;
+/// A question is answered at once only from this confidence up; calibrated on `tests/search_eval/`
+/// (see docs/search.md for how).
+pub const ANSWER_THRESHOLD: f64 = 0.62;
+
+/// What a query is evaluated against besides its text.
+#[derive(Debug, Clone)]
+pub struct QueryContext {
+    /// The day validity is judged on (Asia/Shanghai).
+    pub today: NaiveDate,
+    /// Path prefix of the site (`/` or `/zcsc/`), for result URLs.
+    pub base_path: String,
+}
+
+/// `GET /api/search` and `qihu search --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub took_ms: f64,
+    pub hits: Vec<Hit>,
+}
+
+/// One policy found, at its best-matching place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub slug: String,
+    pub title: String,
+    pub doc_number: Option<String>,
+    pub issuer: String,
+    pub url: String,
+    /// Heading path of the section or the FAQ question that matched; `None` for a whole-policy hit.
+    pub section: Option<String>,
+    /// Passage with the matched terms in `<mark>`; everything else escaped.
+    pub snippet: String,
+    pub score: f64,
+    /// `valid` | `expiring` | `expired`
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub superseded: bool,
+}
+
+/// `GET /api/answer` and `qihu ask --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerResponse {
+    pub answered: bool,
+    pub confidence: f64,
+    pub answer: Option<Answer>,
+    pub alternatives: Vec<Hit>,
+}
+
+/// An instant answer and its source.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub text: String,
+    pub slug: String,
+    pub title: String,
+    pub doc_number: Option<String>,
+    pub url: String,
+    pub section: Option<String>,
+}
+
+/// A query term and how much it counts.
+#[derive(Debug, Clone)]
+struct QueryTerm {
+    text: String,
+    weight: f32,
+}
+
+/// A word of the question that an answer must cover, with the words that may stand for it.
+#[derive(Debug, Clone)]
+struct KeyTerm {
+    text: String,
+    alternatives: Vec<(String, Relation)>,
+}
+
+#[derive(Debug, Clone)]
+struct AnalysedQuery {
+    terms: Vec<QueryTerm>,
+    bigrams: Vec<String>,
+    key_terms: Vec<KeyTerm>,
+}
+
+impl AnalysedQuery {
+    /// Every string worth marking in a snippet.
+    fn highlight_terms(&self) -> Vec<String> {
+        let mut terms: Vec<String> = self
+            .terms
+            .iter()
+            .filter(|term| term.text.chars().count() >= 2 || !term.text.chars().all(is_cjk))
+            .map(|term| term.text.clone())
+            .collect();
+        terms.extend(self.key_terms.iter().map(|key| key.text.clone()));
+        terms
+    }
+}
+
+/// A candidate document after rescoring.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    address: DocAddress,
+    policy: usize,
+    kind: DocKind,
+    score: f32,
+}
+
+/// An opened index with its metadata, ready to answer queries from many threads.
+pub struct SearchEngine {
+    reader: IndexReader,
+    fields: Fields,
+    analyzer: Arc<Analyzer>,
+    metas: Vec<PolicyMeta>,
+}
+
+impl SearchEngine {
+    /// Opens the index built by `qihu build` at `dir`.
+    pub fn open(dir: &Path, analyzer: Arc<Analyzer>) -> Result<SearchEngine, SearchError> {
+        let meta_path = dir.join(META_FILE);
+        if !meta_path.is_file() {
+            return Err(SearchError::MissingIndex(dir.to_owned()));
+        }
+        let index = Index::open_in_dir(dir)?;
+        register_tokenizers(&index, &analyzer);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let metas_text = std::fs::read(&meta_path).map_err(|source| SearchError::Io {
+            path: meta_path.clone(),
+            source,
+        })?;
+        let metas: Vec<PolicyMeta> = serde_json::from_slice(&metas_text)
+            .map_err(|error| SearchError::Corrupt(error.to_string()))?;
+        let (_, fields) = Fields::schema();
+        Ok(SearchEngine {
+            reader,
+            fields,
+            analyzer,
+            metas,
+        })
+    }
+
+    pub fn policy_count(&self) -> usize {
+        self.metas.len()
+    }
+
+    /// Checks and cleans a raw query: control characters become spaces; empty and over-long queries are refused.
+    pub fn clean_query(raw: &str) -> Result<String, QueryError> {
+        let cleaned: String = raw
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+        if cleaned.is_empty() {
+            return Err(QueryError::Empty);
+        }
+        if cleaned.chars().count() > MAX_QUERY_CHARS {
+            return Err(QueryError::TooLong {
+                max: MAX_QUERY_CHARS,
+            });
+        }
+        Ok(cleaned)
+    }
+
+    fn analyse(&self, query: &str) -> AnalysedQuery {
+        let normalised = normalise(query);
+        let analyzer = &self.analyzer;
+        let mut weights: HashMap<String, f32> = HashMap::new();
+        let add = |text: &str, weight: f32, weights: &mut HashMap<String, f32>| {
+            if text.trim().is_empty() || analyzer.is_stopword(text) {
+                return;
+            }
+            let entry = weights.entry(text.to_owned()).or_insert(0.0);
+            *entry = entry.max(weight);
+        };
+        let mut key_terms: Vec<KeyTerm> = Vec::new();
+        for word in analyzer.segment(&normalised) {
+            if analyzer.is_stopword(word) || key_terms.iter().any(|key| key.text == word) {
+                continue;
+            }
+            let single = word.chars().count() == 1 && word.chars().all(is_cjk);
+            if !single {
+                key_terms.push(KeyTerm {
+                    text: word.to_owned(),
+                    alternatives: analyzer.synonyms.of(word).to_vec(),
+                });
+            }
+        }
+        for (_, _, word) in analyzer.segment_for_search(&normalised) {
+            let single = word.chars().count() == 1 && word.chars().all(is_cjk);
+            add(word, if single { 0.3 } else { 1.0 }, &mut weights);
+        }
+        for key in &key_terms {
+            for (alternative, relation) in &key.alternatives {
+                for (_, _, word) in analyzer.segment_for_search(alternative) {
+                    if word.chars().count() >= 2 || !word.chars().all(is_cjk) {
+                        add(word, relation.weight(), &mut weights);
+                    }
+                }
+            }
+        }
+        let mut terms: Vec<QueryTerm> = weights
+            .into_iter()
+            .map(|(text, weight)| QueryTerm { text, weight })
+            .collect();
+        terms.sort_by(|a, b| a.text.cmp(&b.text));
+        let mut grams: Vec<String> = key_terms
+            .iter()
+            .flat_map(|key| bigrams(&key.text))
+            .map(|(_, _, gram)| gram)
+            .filter(|gram| gram.chars().count() == 2 && gram.chars().all(is_cjk))
+            .collect();
+        grams.sort();
+        grams.dedup();
+        AnalysedQuery {
+            terms,
+            bigrams: grams,
+            key_terms,
+        }
+    }
+
+    fn build_query(&self, analysed: &AnalysedQuery) -> BooleanQuery {
+        let fields = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut push = |field, text: &str, boost: f32| {
+            let term = Term::from_field_text(field, text);
+            let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(query), boost)),
+            ));
+        };
+        for term in &analysed.terms {
+            push(fields.heading, &term.text, HEADING_BOOST * term.weight);
+            push(fields.meta, &term.text, META_BOOST * term.weight);
+            push(fields.body, &term.text, BODY_BOOST * term.weight);
+        }
+        for gram in &analysed.bigrams {
+            push(fields.heading_bigrams, gram, HEADING_BIGRAM_BOOST);
+            push(fields.body_bigrams, gram, BODY_BIGRAM_BOOST);
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Candidate documents, rescored for validity, best first.
+    fn candidates(
+        &self,
+        searcher: &Searcher,
+        analysed: &AnalysedQuery,
+        today: NaiveDate,
+    ) -> Result<Vec<Candidate>, SearchError> {
+        if analysed.terms.is_empty() && analysed.bigrams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = self.build_query(analysed);
+        let top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
+        let mut candidates = Vec::with_capacity(top.len());
+        let mut columns = HashMap::new();
+        for (score, address) in top {
+            let (policy_column, kind_column) = match columns.get(&address.segment_ord) {
+                Some(pair) => pair,
+                None => {
+                    let fast = searcher.segment_reader(address.segment_ord).fast_fields();
+                    let pair = (fast.u64("policy")?, fast.u64("kind")?);
+                    columns.entry(address.segment_ord).or_insert(pair)
+                }
+            };
+            let policy = policy_column.first(address.doc_id).unwrap_or_default() as usize;
+            let kind = DocKind::from_code(kind_column.first(address.doc_id).unwrap_or_default());
+            let Some(meta) = self.metas.get(policy) else {
+                continue;
+            };
+            let factor = if meta.is_current(today) {
+                1.0
+            } else {
+                OUTDATED_FACTOR
+            };
+            candidates.push(Candidate {
+                address,
+                policy,
+                kind,
+                score: score * factor,
+            });
+        }
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(candidates)
+    }
+
+    fn stored_text(&self, document: &TantivyDocument, field: tantivy::schema::Field) -> String {
+        document
+            .get_first(field)
+            .and_then(|value| value.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn hit(
+        &self,
+        searcher: &Searcher,
+        candidate: &Candidate,
+        analysed: &AnalysedQuery,
+        context: &QueryContext,
+    ) -> Result<Hit, SearchError> {
+        let meta = &self.metas[candidate.policy];
+        let document: TantivyDocument = searcher.doc(candidate.address)?;
+        let body = self.stored_text(&document, self.fields.body);
+        let heading = self.stored_text(&document, self.fields.heading);
+        let anchor = self.stored_text(&document, self.fields.anchor);
+        let terms = analysed.highlight_terms();
+        let text = match candidate.kind {
+            DocKind::Faq => format!("问：{heading} 答：{body}"),
+            _ if body.trim().is_empty() => heading.clone(),
+            _ => body,
+        };
+        let section = match candidate.kind {
+            DocKind::Policy => None,
+            _ => Some(self.stored_text(&document, self.fields.section)),
+        };
+        let validity = meta.validity(context.today);
+        Ok(Hit {
+            slug: meta.slug.clone(),
+            title: meta.title.clone(),
+            doc_number: meta.doc_number.clone(),
+            issuer: meta.issuer.clone(),
+            url: policy_url(&context.base_path, &meta.slug, &anchor),
+            section,
+            snippet: snippet(&text, &terms, SNIPPET_CHARS),
+            score: f64::from(candidate.score),
+            status: validity.code(),
+            status_label: if meta.superseded_by.is_some() && validity == Validity::Valid {
+                "已被替代"
+            } else {
+                validity.label()
+            },
+            superseded: meta.superseded_by.is_some(),
+        })
+    }
+
+    /// Best place in each policy, best policies first.
+    fn best_per_policy(candidates: &[Candidate], limit: usize) -> Vec<Candidate> {
+        let mut seen = Vec::new();
+        let mut best = Vec::new();
+        for candidate in candidates {
+            if !seen.contains(&candidate.policy) {
+                seen.push(candidate.policy);
+                best.push(*candidate);
+                if best.len() == limit {
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// Searches policies (`GET /api/search`).
+    pub fn search(
+        &self,
+        raw_query: &str,
+        limit: usize,
+        context: &QueryContext,
+    ) -> Result<SearchResponse, SearchServiceError> {
+        let started = Instant::now();
+        let query = Self::clean_query(raw_query)?;
+        let limit = limit.clamp(1, MAX_LIMIT);
+        let searcher = self.reader.searcher();
+        let analysed = self.analyse(&query);
+        let candidates = self.candidates(&searcher, &analysed, context.today)?;
+        let hits = Self::best_per_policy(&candidates, limit)
+            .iter()
+            .map(|candidate| self.hit(&searcher, candidate, &analysed, context))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SearchResponse {
+            query,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            hits,
+        })
+    }
+
+    /// Decides whether the policy base answers the question (`GET /api/answer`).
+    pub fn answer(
+        &self,
+        raw_question: &str,
+        context: &QueryContext,
+    ) -> Result<AnswerResponse, SearchServiceError> {
+        let question = Self::clean_query(raw_question)?;
+        let searcher = self.reader.searcher();
+        let analysed = self.analyse(&question);
+        let candidates = self.candidates(&searcher, &analysed, context.today)?;
+        let alternatives = Self::best_per_policy(&candidates, 3)
+            .iter()
+            .map(|candidate| self.hit(&searcher, candidate, &analysed, context))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut best: Option<(f64, Answer)> = None;
+        if !analysed.key_terms.is_empty() {
+            let weights = self.key_weights(&searcher, &analysed);
+            let top_score = candidates.first().map_or(0.0, |c| c.score);
+            for (rank, candidate) in candidates
+                .iter()
+                .filter(|c| c.kind != DocKind::Policy)
+                .take(8)
+                .enumerate()
+            {
+                let meta = &self.metas[candidate.policy];
+                if !meta.is_current(context.today) {
+                    continue; // Notice §二(二)2 answers from the policy base, never from a policy no longer in force.
+                }
+                let runner_up = candidates
+                    .iter()
+                    .find(|other| other.policy != candidate.policy)
+                    .map_or(0.0, |other| other.score);
+                let document: TantivyDocument = searcher.doc(candidate.address)?;
+                let heading = self.stored_text(&document, self.fields.heading);
+                let body = self.stored_text(&document, self.fields.body);
+                let signals = Signals {
+                    heading_coverage: coverage(&analysed.key_terms, &weights, &heading),
+                    coverage: coverage(
+                        &analysed.key_terms,
+                        &weights,
+                        &format!("{heading}\n{body}"),
+                    ),
+                    relative_score: if top_score > 0.0 {
+                        f64::from(candidate.score / top_score)
+                    } else {
+                        0.0
+                    },
+                    margin: if candidate.score > 0.0 {
+                        f64::from(((candidate.score - runner_up) / candidate.score).max(0.0))
+                    } else {
+                        0.0
+                    },
+                    rank,
+                };
+                let confidence = signals.confidence(candidate.kind);
+                if best.as_ref().is_some_and(|(known, _)| *known >= confidence) {
+                    continue;
+                }
+                let section = self.stored_text(&document, self.fields.section);
+                let anchor = self.stored_text(&document, self.fields.anchor);
+                let text = match candidate.kind {
+                    DocKind::Faq => body,
+                    _ => best_passage(&body, &analysed.key_terms),
+                };
+                best = Some((
+                    confidence,
+                    Answer {
+                        text,
+                        slug: meta.slug.clone(),
+                        title: meta.title.clone(),
+                        doc_number: meta.doc_number.clone(),
+                        url: policy_url(&context.base_path, &meta.slug, &anchor),
+                        section: Some(section),
+                    },
+                ));
+            }
+        }
+        let confidence = best.as_ref().map_or(0.0, |(confidence, _)| *confidence);
+        let answered = confidence >= ANSWER_THRESHOLD;
+        Ok(AnswerResponse {
+            answered,
+            confidence: (confidence * 1000.0).round() / 1000.0,
+            answer: if answered {
+                best.map(|(_, answer)| answer)
+            } else {
+                None
+            },
+            alternatives,
+        })
+    }
+
+    /// Weight of each key term: its inverse document frequency over headings and bodies, so rare, specific words
+    /// (加计扣除) count more than common ones (企业).
+    fn key_weights(&self, searcher: &Searcher, analysed: &AnalysedQuery) -> Vec<f64> {
+        let total = searcher.num_docs().max(1) as f64;
+        analysed
+            .key_terms
+            .iter()
+            .map(|key| {
+                let frequency = [self.fields.heading, self.fields.body]
+                    .iter()
+                    .map(|&field| {
+                        searcher
+                            .doc_freq(&Term::from_field_text(field, &key.text))
+                            .unwrap_or(0)
+                    })
+                    .max()
+                    .unwrap_or(0) as f64;
+                (1.0 + (total - frequency + 0.5) / (frequency + 0.5))
+                    .ln()
+                    .max(0.1)
+            })
+            .collect()
+    }
+}
+
+/// Why `/api/search` or `/api/answer` failed: the user's query, or the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchServiceError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Engine(#[from] SearchError),
+}
+
+impl From<tantivy::TantivyError> for SearchServiceError {
+    fn from(error: tantivy::TantivyError) -> Self {
+        SearchServiceError::Engine(SearchError::Index(error))
+    }
+}
+
+/// The signals an instant answer is judged on.
+#[derive(Debug, Clone, Copy)]
+struct Signals {
+    /// Weighted share of the question's key terms found in the FAQ question or section heading.
+    heading_coverage: f64,
+    /// Weighted share found anywhere in the passage (heading and text).
+    coverage: f64,
+    /// Score relative to the best candidate of the query.
+    relative_score: f64,
+    /// Lead over the best candidate from another policy.
+    margin: f64,
+    /// Place among answer candidates.
+    rank: usize,
+}
+
+impl Signals {
+    /// Confidence in [0, 1]. A FAQ pair written for the question is the strongest source; a section must cover
+    /// the question in its text. Weights and the threshold are calibrated on the evaluation set.
+    fn confidence(&self, kind: DocKind) -> f64 {
+        let lead = 0.6 * self.relative_score + 0.4 * self.margin.min(0.5) * 2.0;
+        let raw = match kind {
+            DocKind::Faq => 0.45 * self.heading_coverage + 0.35 * self.coverage + 0.20 * lead,
+            _ => 0.20 * self.heading_coverage + 0.55 * self.coverage + 0.25 * lead,
+        };
+        let rank_penalty = 1.0 - 0.05 * self.rank as f64;
+        (raw * rank_penalty).clamp(0.0, 1.0)
+    }
+}
+
+/// Weighted share of `key_terms` present in `text`; a term present only through a synonym counts for less
+/// (0.8 of its weight for an equivalent word, 0.4 for a related one).
+fn coverage(key_terms: &[KeyTerm], weights: &[f64], text: &str) -> f64 {
+    let text = normalise(text);
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let covered: f64 = key_terms
+        .iter()
+        .zip(weights)
+        .map(|(key, weight)| {
+            if text.contains(key.text.as_str()) {
+                return *weight;
+            }
+            let through = key
+                .alternatives
+                .iter()
+                .filter(|(alternative, _)| text.contains(alternative.as_str()))
+                .map(|(_, relation)| match relation {
+                    Relation::Equivalent => 0.8,
+                    Relation::Related => 0.4,
+                })
+                .fold(0.0, f64::max);
+            weight * through
+        })
+        .sum();
+    covered / total
+}
+
+/// The few sentences of a section that cover the question best (an answer, not a whole page).
+fn best_passage(text: &str, key_terms: &[KeyTerm]) -> String {
+    let sentences: Vec<&str> = text
+        .split_inclusive(['。', '；', '！', '？', '\n'])
+        .map(str::trim)
+        .filter(|sentence| !sentence.is_empty())
+        .collect();
+    if sentences.is_empty() {
+        return String::new();
+    }
+    let score = |sentence: &str| {
+        let normalised = normalise(sentence);
+        key_terms
+            .iter()
+            .filter(|key| {
+                normalised.contains(key.text.as_str())
+                    || key
+                        .alternatives
+                        .iter()
+                        .any(|(alternative, _)| normalised.contains(alternative.as_str()))
+            })
+            .count()
+    };
+    let best = (0..sentences.len())
+        .max_by_key(|&i| (score(sentences[i]), std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    let mut passage = String::new();
+    for sentence in &sentences[best..] {
+        if passage.chars().count() + sentence.chars().count() > 160 && !passage.is_empty() {
+            break;
+        }
+        passage.push_str(sentence);
+    }
+    passage
+}
+
+fn policy_url(base_path: &str, slug: &str, anchor: &str) -> String {
+    if anchor.is_empty() {
+        format!("{base_path}policies/{}/", encode_segment(slug))
+    } else {
+        format!(
+            "{base_path}policies/{}/#{}",
+            encode_segment(slug),
+            encode_segment(anchor)
+        )
+    }
+}
