@@ -181,6 +181,10 @@ impl SearchEngine {
 
     /// Checks and cleans a raw query: control characters become spaces; empty and over-long queries are refused.
     pub fn clean_query(raw: &str) -> Result<String, QueryError> {
+        // Broken UTF-8 in a URL is decoded to U+FFFD; nobody types that character on purpose.
+        if raw.contains('\u{FFFD}') {
+            return Err(QueryError::BadEncoding);
+        }
         let cleaned: String = raw
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })

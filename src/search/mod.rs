@@ -42,4 +42,6 @@ pub enum QueryError {
     Empty,
     #[error("问题太长了，请控制在 {max} 个字以内")]
     TooLong { max: usize },
+    #[error("查询内容不是有效的 UTF-8 编码文字，请重新输入")]
+    BadEncoding,
 }
