@@ -99,8 +99,10 @@ fn main() {
     }
     let mut search = Vec::with_capacity(rounds * QUERIES.len());
     let mut answer = Vec::with_capacity(rounds * QUERIES.len());
+    let mut cached = Vec::with_capacity(rounds * QUERIES.len());
     for _ in 0..rounds {
         for query in QUERIES {
+            engine.clear_cache();
             let started = Instant::now();
             let response = engine.search(query, 10, &context).expect("search");
             search.push(started.elapsed());
@@ -108,8 +110,12 @@ fn main() {
             let started = Instant::now();
             engine.answer(query, &context).expect("answer");
             answer.push(started.elapsed());
+            let started = Instant::now();
+            engine.search(query, 10, &context).expect("search");
+            cached.push(started.elapsed());
         }
     }
-    report("search (limit 10)", search);
-    report("answer", answer);
+    report("search (limit 10, uncached)", search);
+    report("answer (uncached)", answer);
+    report("search (limit 10, repeated query, cached)", cached);
 }

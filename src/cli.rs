@@ -107,6 +107,9 @@ pub struct EvalArgs {
     /// 输出 JSON
     #[arg(long)]
     pub json: bool,
+    /// 同时列出不同置信度阈值下的答复情况（用于校准即时答复阈值）
+    #[arg(long)]
+    pub calibrate: bool,
     /// 按哪一天判断政策有效性（YYYY-MM-DD，默认今天）
     #[arg(long, value_name = "DATE")]
     pub today: Option<NaiveDate>,

@@ -239,6 +239,19 @@ fn eval(settings: &Settings, args: EvalArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     print_eval(&args.set, &report);
+    if args.calibrate {
+        println!(
+            "即时答复阈值校准（当前阈值 {}）：",
+            crate::search::engine::ANSWER_THRESHOLD
+        );
+        println!("  阈值   正确答复  错误答复  误答（不可答）");
+        for row in set.calibrate(&engine, &context)? {
+            println!(
+                "  {:.2}   {:.3}     {:.3}     {:.3}",
+                row.threshold, row.correct, row.wrong, row.false_answers
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

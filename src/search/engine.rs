@@ -15,6 +15,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use super::analysis::{Analyzer, Relation, bigrams, is_cjk, normalise};
+use super::doc_number::{self, DocNumber, DocNumberMatch};
 use super::schema::{DocKind, Fields, META_FILE, PolicyMeta};
 use super::snippet::{SNIPPET_CHARS, snippet};
 use super::{QueryError, SearchError, register_tokenizers};
@@ -25,10 +26,14 @@ use crate::site::views::encode_segment;
 pub const MAX_QUERY_CHARS: usize = 200;
 /// Most results one search returns.
 pub const MAX_LIMIT: usize = 50;
-/// Candidate documents read before grouping by policy.
-const CANDIDATES: usize = 120;
+/// Candidate documents read before grouping by policy: this many per result wanted (a policy has several
+/// documents), at least [`MIN_CANDIDATES`]; read again with more when too few policies came out.
+const CANDIDATES_PER_RESULT: usize = 4;
+const MIN_CANDIDATES: usize = 30;
 /// Expired or replaced policies rank below valid ones: their scores are multiplied by this.
 const OUTDATED_FACTOR: f32 = 0.35;
+/// A query word that is part of a longer query word is left out when more than this share of documents has it.
+const COMMON_PART_SHARE: f64 = 0.2;
 /// Field boosts: where a term matches says how much it matters.
 const HEADING_BOOST: f32 = 3.0;
 const META_BOOST: f32 = 1.5;
@@ -37,7 +42,7 @@ const HEADING_BIGRAM_BOOST: f32 = 0.5;
 const BODY_BIGRAM_BOOST: f32 = 0.25;
 /// A question is answered at once only from this confidence up; calibrated on `tests/search_eval/`
 /// (see docs/search.md for how).
-pub const ANSWER_THRESHOLD: f64 = 0.62;
+pub const ANSWER_THRESHOLD: f64 = 0.60;
 
 /// What a query is evaluated against besides its text.
 #[derive(Debug, Clone)]
@@ -84,6 +89,14 @@ pub struct AnswerResponse {
     pub alternatives: Vec<Hit>,
 }
 
+/// The engine's judgement of a question before the threshold is applied.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub confidence: f64,
+    pub best: Option<Answer>,
+    pub alternatives: Vec<Hit>,
+}
+
 /// An instant answer and its source.
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
@@ -93,6 +106,14 @@ pub struct Answer {
     pub doc_number: Option<String>,
     pub url: String,
     pub section: Option<String>,
+}
+
+/// How a query was understood.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryExplanation {
+    pub terms: Vec<(String, f32)>,
+    pub bigrams: Vec<String>,
+    pub key_terms: Vec<String>,
 }
 
 /// A query term and how much it counts.
@@ -114,6 +135,12 @@ struct AnalysedQuery {
     terms: Vec<QueryTerm>,
     bigrams: Vec<String>,
     key_terms: Vec<KeyTerm>,
+    /// Years the question names ("2022年缓缴社保"): policies of that time are not ranked down as outdated.
+    years: Vec<i32>,
+    /// Document numbers the question names.
+    doc_numbers: Vec<DocNumber>,
+    /// The cleaned question, for matching document numbers.
+    text: String,
 }
 
 impl AnalysedQuery {
@@ -139,12 +166,22 @@ struct Candidate {
     score: f32,
 }
 
+/// Recent responses kept per engine: popular questions repeat, and a response depends only on the query, the
+/// day and the index (a rebuilt index opens a new engine with an empty cache).
+const CACHE_ENTRIES: usize = 4096;
+
+type CacheKey = (String, usize, NaiveDate, String);
+
 /// An opened index with its metadata, ready to answer queries from many threads.
 pub struct SearchEngine {
     reader: IndexReader,
     fields: Fields,
     analyzer: Arc<Analyzer>,
     metas: Vec<PolicyMeta>,
+    /// Parsed document number of each policy in `metas`.
+    doc_numbers: Vec<Option<DocNumber>>,
+    search_cache: quick_cache::sync::Cache<CacheKey, Arc<SearchResponse>>,
+    answer_cache: quick_cache::sync::Cache<CacheKey, Arc<AnswerResponse>>,
 }
 
 impl SearchEngine {
@@ -167,12 +204,25 @@ impl SearchEngine {
         let metas: Vec<PolicyMeta> = serde_json::from_slice(&metas_text)
             .map_err(|error| SearchError::Corrupt(error.to_string()))?;
         let (_, fields) = Fields::schema();
+        let doc_numbers = metas
+            .iter()
+            .map(|meta| meta.doc_number.as_deref().and_then(DocNumber::parse))
+            .collect();
         Ok(SearchEngine {
             reader,
             fields,
             analyzer,
             metas,
+            doc_numbers,
+            search_cache: quick_cache::sync::Cache::new(CACHE_ENTRIES),
+            answer_cache: quick_cache::sync::Cache::new(CACHE_ENTRIES),
         })
+    }
+
+    /// Forgets cached responses (benchmarks measure the uncached path with it).
+    pub fn clear_cache(&self) {
+        self.search_cache.clear();
+        self.answer_cache.clear();
     }
 
     pub fn policy_count(&self) -> usize {
@@ -199,6 +249,21 @@ impl SearchEngine {
             });
         }
         Ok(cleaned)
+    }
+
+    /// How a query is understood: its search terms with their weights, its character bigrams and its key
+    /// terms (what an answer must cover). For `qihu search --explain`.
+    pub fn explain(&self, raw_query: &str) -> Result<QueryExplanation, QueryError> {
+        let analysed = self.analyse(&Self::clean_query(raw_query)?);
+        Ok(QueryExplanation {
+            terms: analysed
+                .terms
+                .iter()
+                .map(|term| (term.text.clone(), term.weight))
+                .collect(),
+            bigrams: analysed.bigrams,
+            key_terms: analysed.key_terms.into_iter().map(|key| key.text).collect(),
+        })
     }
 
     fn analyse(&self, query: &str) -> AnalysedQuery {
@@ -229,9 +294,11 @@ impl SearchEngine {
             let single = word.chars().count() == 1 && word.chars().all(is_cjk);
             add(word, if single { 0.3 } else { 1.0 }, &mut weights);
         }
+        // A synonym stands in whole (it is one word of the index when the dictionary knows it); its parts would
+        // only add noise (高校毕业生 must not bring in 学生).
         for key in &key_terms {
             for (alternative, relation) in &key.alternatives {
-                for (_, _, word) in analyzer.segment_for_search(alternative) {
+                for word in analyzer.segment(alternative) {
                     if word.chars().count() >= 2 || !word.chars().all(is_cjk) {
                         add(word, relation.weight(), &mut weights);
                     }
@@ -243,8 +310,11 @@ impl SearchEngine {
             .map(|(text, weight)| QueryTerm { text, weight })
             .collect();
         terms.sort_by(|a, b| a.text.cmp(&b.text));
+        // Bigrams of longer words catch segmentation drift (小微企业 inside 中小微企业); a two-character word is
+        // its own only bigram and needs no backstop.
         let mut grams: Vec<String> = key_terms
             .iter()
+            .filter(|key| key.text.chars().count() >= 3)
             .flat_map(|key| bigrams(&key.text))
             .map(|(_, _, gram)| gram)
             .filter(|gram| gram.chars().count() == 2 && gram.chars().all(is_cjk))
@@ -255,12 +325,26 @@ impl SearchEngine {
             terms,
             bigrams: grams,
             key_terms,
+            years: doc_number::question_years(query),
+            doc_numbers: doc_number::question_references(query),
+            text: query.to_owned(),
         }
     }
 
-    fn build_query(&self, analysed: &AnalysedQuery) -> BooleanQuery {
+    fn build_query(&self, searcher: &Searcher, analysed: &AnalysedQuery) -> BooleanQuery {
         let fields = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // A part of a longer query word that is in most documents (企业 in 小微企业) ranks nothing and costs the
+        // most to score: the longer word carries the meaning.
+        let common_above = (searcher.num_docs() as f64 * COMMON_PART_SHARE) as u64;
+        let is_common_part = |term: &QueryTerm| {
+            analysed.terms.iter().any(|longer| {
+                longer.text.len() > term.text.len() && longer.text.contains(&term.text)
+            }) && searcher
+                .doc_freq(&Term::from_field_text(fields.body, &term.text))
+                .unwrap_or(0)
+                > common_above
+        };
         let mut push = |field, text: &str, boost: f32| {
             let term = Term::from_field_text(field, text);
             let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
@@ -269,7 +353,7 @@ impl SearchEngine {
                 Box::new(BoostQuery::new(Box::new(query), boost)),
             ));
         };
-        for term in &analysed.terms {
+        for term in analysed.terms.iter().filter(|term| !is_common_part(term)) {
             push(fields.heading, &term.text, HEADING_BOOST * term.weight);
             push(fields.meta, &term.text, META_BOOST * term.weight);
             push(fields.body, &term.text, BODY_BOOST * term.weight);
@@ -287,12 +371,38 @@ impl SearchEngine {
         searcher: &Searcher,
         analysed: &AnalysedQuery,
         today: NaiveDate,
+        wanted: usize,
     ) -> Result<Vec<Candidate>, SearchError> {
         if analysed.terms.is_empty() && analysed.bigrams.is_empty() {
             return Ok(Vec::new());
         }
-        let query = self.build_query(analysed);
-        let top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
+        let query = self.build_query(searcher, analysed);
+        let mut read = (wanted * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
+        loop {
+            let candidates =
+                self.read_candidates(searcher, &query, read, today, &analysed.years)?;
+            let policies = candidates
+                .iter()
+                .map(|candidate| candidate.policy)
+                .collect::<std::collections::HashSet<_>>()
+                .len();
+            if policies >= wanted || candidates.len() < read || read >= 8 * MIN_CANDIDATES * wanted
+            {
+                return Ok(candidates);
+            }
+            read *= 4;
+        }
+    }
+
+    fn read_candidates(
+        &self,
+        searcher: &Searcher,
+        query: &BooleanQuery,
+        read: usize,
+        today: NaiveDate,
+        years: &[i32],
+    ) -> Result<Vec<Candidate>, SearchError> {
+        let top = searcher.search(query, &TopDocs::with_limit(read).order_by_score())?;
         let mut candidates = Vec::with_capacity(top.len());
         let mut columns = HashMap::new();
         for (score, address) in top {
@@ -309,11 +419,7 @@ impl SearchEngine {
             let Some(meta) = self.metas.get(policy) else {
                 continue;
             };
-            let factor = if meta.is_current(today) {
-                1.0
-            } else {
-                OUTDATED_FACTOR
-            };
+            let factor = time_factor(meta, today, years);
             candidates.push(Candidate {
                 address,
                 policy,
@@ -375,20 +481,86 @@ impl SearchEngine {
         })
     }
 
-    /// Best place in each policy, best policies first.
-    fn best_per_policy(candidates: &[Candidate], limit: usize) -> Vec<Candidate> {
-        let mut seen = Vec::new();
-        let mut best = Vec::new();
+    /// One result per policy, best first: each policy's best document, scored by its best three documents (a
+    /// policy that matches in several places is more likely what the question is about: 1 + ½ + ¼), and put
+    /// ahead when the question names its document number.
+    fn rank_policies(
+        &self,
+        searcher: &Searcher,
+        candidates: &[Candidate],
+        analysed: &AnalysedQuery,
+    ) -> Result<Vec<Candidate>, SearchError> {
+        let mut ranked: Vec<Candidate> = Vec::new();
+        let mut seen: HashMap<usize, (usize, usize)> = HashMap::new(); // policy -> (place in ranked, docs counted)
         for candidate in candidates {
-            if !seen.contains(&candidate.policy) {
-                seen.push(candidate.policy);
-                best.push(*candidate);
-                if best.len() == limit {
-                    break;
+            match seen.get_mut(&candidate.policy) {
+                None => {
+                    seen.insert(candidate.policy, (ranked.len(), 1));
+                    ranked.push(*candidate);
+                }
+                Some((place, counted)) if *counted < 3 => {
+                    ranked[*place].score += candidate.score * 0.5_f32.powi(*counted as i32);
+                    *counted += 1;
+                }
+                Some(_) => {}
+            }
+        }
+        if !analysed.doc_numbers.is_empty() {
+            let top = ranked.iter().map(|c| c.score).fold(1.0_f32, f32::max);
+            for (policy, number) in self.doc_numbers.iter().enumerate() {
+                let Some(number) = number else { continue };
+                let Some(strength) =
+                    doc_number::match_question(&analysed.doc_numbers, &analysed.text, number)
+                else {
+                    continue;
+                };
+                let boost = match strength {
+                    DocNumberMatch::Strong => top * 2.0,
+                    DocNumberMatch::Weak => top * 0.8,
+                };
+                match seen.get(&policy) {
+                    Some((place, _)) => ranked[*place].score += boost,
+                    None => {
+                        if let Some(address) = self.policy_document(searcher, policy)? {
+                            ranked.push(Candidate {
+                                address,
+                                policy,
+                                kind: DocKind::Policy,
+                                score: boost,
+                            });
+                        }
+                    }
                 }
             }
         }
-        best
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(ranked)
+    }
+
+    /// The whole-policy document of policy number `policy`.
+    fn policy_document(
+        &self,
+        searcher: &Searcher,
+        policy: usize,
+    ) -> Result<Option<DocAddress>, SearchError> {
+        let query = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(self.fields.policy, policy as u64),
+                    IndexRecordOption::Basic,
+                )) as Box<dyn Query>,
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(self.fields.kind, DocKind::Policy as u64),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        Ok(top.first().map(|(_, address)| *address))
     }
 
     /// Searches policies (`GET /api/search`).
@@ -401,11 +573,32 @@ impl SearchEngine {
         let started = Instant::now();
         let query = Self::clean_query(raw_query)?;
         let limit = limit.clamp(1, MAX_LIMIT);
+        let key = (query, limit, context.today, context.base_path.clone());
+        if let Some(cached) = self.search_cache.get(&key) {
+            let mut response = SearchResponse::clone(&cached);
+            response.took_ms = started.elapsed().as_secs_f64() * 1000.0;
+            return Ok(response);
+        }
+        let response = self.search_uncached(&key.0, limit, context, started)?;
+        self.search_cache.insert(key, Arc::new(response.clone()));
+        Ok(response)
+    }
+
+    fn search_uncached(
+        &self,
+        query: &str,
+        limit: usize,
+        context: &QueryContext,
+        started: Instant,
+    ) -> Result<SearchResponse, SearchServiceError> {
+        let query = query.to_owned();
         let searcher = self.reader.searcher();
         let analysed = self.analyse(&query);
-        let candidates = self.candidates(&searcher, &analysed, context.today)?;
-        let hits = Self::best_per_policy(&candidates, limit)
+        let candidates = self.candidates(&searcher, &analysed, context.today, limit)?;
+        let hits = self
+            .rank_policies(&searcher, &candidates, &analysed)?
             .iter()
+            .take(limit)
             .map(|candidate| self.hit(&searcher, candidate, &analysed, context))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SearchResponse {
@@ -422,20 +615,52 @@ impl SearchEngine {
         context: &QueryContext,
     ) -> Result<AnswerResponse, SearchServiceError> {
         let question = Self::clean_query(raw_question)?;
+        let key = (question, 0, context.today, context.base_path.clone());
+        if let Some(cached) = self.answer_cache.get(&key) {
+            return Ok(AnswerResponse::clone(&cached));
+        }
+        let assessment = self.assess(&key.0, context)?;
+        let answered = assessment.confidence >= ANSWER_THRESHOLD;
+        let response = AnswerResponse {
+            answered,
+            confidence: (assessment.confidence * 1000.0).round() / 1000.0,
+            answer: assessment.best.filter(|_| answered),
+            alternatives: assessment.alternatives,
+        };
+        self.answer_cache.insert(key, Arc::new(response.clone()));
+        Ok(response)
+    }
+
+    /// The best candidate answer and its confidence, whatever the threshold (for calibrating it).
+    pub fn assess(
+        &self,
+        raw_question: &str,
+        context: &QueryContext,
+    ) -> Result<Assessment, SearchServiceError> {
+        let question = Self::clean_query(raw_question)?;
+        let question = question.as_str();
         let searcher = self.reader.searcher();
-        let analysed = self.analyse(&question);
-        let candidates = self.candidates(&searcher, &analysed, context.today)?;
-        let alternatives = Self::best_per_policy(&candidates, 3)
+        let analysed = self.analyse(question);
+        let candidates = self.candidates(&searcher, &analysed, context.today, 3)?;
+        let ranked = self.rank_policies(&searcher, &candidates, &analysed)?;
+        let alternatives = ranked
             .iter()
+            .take(3)
             .map(|candidate| self.hit(&searcher, candidate, &analysed, context))
             .collect::<Result<Vec<_>, _>>()?;
+        // Only the two best policies may answer; when the best one no longer applies, the question is about an
+        // old policy and a person should answer it.
+        let answering: Vec<usize> = ranked.iter().take(2).map(|c| c.policy).collect();
+        let best_is_current = ranked
+            .first()
+            .is_some_and(|c| self.metas[c.policy].is_current(context.today));
         let mut best: Option<(f64, Answer)> = None;
-        if !analysed.key_terms.is_empty() {
+        if !analysed.key_terms.is_empty() && best_is_current {
             let weights = self.key_weights(&searcher, &analysed);
             let top_score = candidates.first().map_or(0.0, |c| c.score);
             for (rank, candidate) in candidates
                 .iter()
-                .filter(|c| c.kind != DocKind::Policy)
+                .filter(|c| c.kind != DocKind::Policy && answering.contains(&c.policy))
                 .take(8)
                 .enumerate()
             {
@@ -492,16 +717,9 @@ impl SearchEngine {
                 ));
             }
         }
-        let confidence = best.as_ref().map_or(0.0, |(confidence, _)| *confidence);
-        let answered = confidence >= ANSWER_THRESHOLD;
-        Ok(AnswerResponse {
-            answered,
-            confidence: (confidence * 1000.0).round() / 1000.0,
-            answer: if answered {
-                best.map(|(_, answer)| answer)
-            } else {
-                None
-            },
+        Ok(Assessment {
+            confidence: best.as_ref().map_or(0.0, |(confidence, _)| *confidence),
+            best: best.map(|(_, answer)| answer),
             alternatives,
         })
     }
@@ -528,6 +746,18 @@ impl SearchEngine {
                     .max(0.1)
             })
             .collect()
+    }
+}
+
+/// How much a document's score counts given when its policy applied: outdated policies rank below current ones,
+/// unless the question names a year in which the policy applied.
+fn time_factor(meta: &PolicyMeta, today: NaiveDate, years: &[i32]) -> f32 {
+    let current = meta.is_current(today);
+    let named_period = years.iter().any(|&year| meta.covers_year(year));
+    match (years.is_empty(), named_period, current) {
+        (true, _, true) | (false, true, _) => 1.0,
+        (false, false, true) => 0.85,
+        _ => OUTDATED_FACTOR,
     }
 }
 

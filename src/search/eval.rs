@@ -79,7 +79,69 @@ pub struct Miss {
     pub problem: String,
 }
 
+/// Instant-answer outcomes at one confidence threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdRow {
+    pub threshold: f64,
+    /// Share of answerable questions answered from an expected policy.
+    pub correct: f64,
+    /// Share of answerable questions answered from a wrong policy.
+    pub wrong: f64,
+    /// Share of unanswerable questions answered.
+    pub false_answers: f64,
+}
+
 impl EvalSet {
+    /// Answer outcomes for thresholds from 0.30 to 0.95: how the threshold in `engine.rs` is chosen (the highest
+    /// share of correct answers with at most 2% wrong and 5% false answers).
+    pub fn calibrate(
+        &self,
+        engine: &SearchEngine,
+        context: &QueryContext,
+    ) -> Result<Vec<ThresholdRow>, SearchServiceError> {
+        let mut answerable = Vec::with_capacity(self.question.len());
+        for question in &self.question {
+            let assessment = engine.assess(&question.q, context)?;
+            let right = assessment
+                .best
+                .as_ref()
+                .is_some_and(|answer| question.expect.contains(&answer.slug));
+            answerable.push((assessment.confidence, right));
+        }
+        let mut unanswerable = Vec::with_capacity(self.unanswerable.len());
+        for question in &self.unanswerable {
+            unanswerable.push(engine.assess(&question.q, context)?.confidence);
+        }
+        let share = |count: usize, total: usize| count as f64 / total.max(1) as f64;
+        Ok((6..=19)
+            .map(|step| {
+                let threshold = f64::from(step) * 0.05;
+                let answered = |c: &f64| *c >= threshold;
+                ThresholdRow {
+                    threshold,
+                    correct: share(
+                        answerable
+                            .iter()
+                            .filter(|(c, right)| answered(c) && *right)
+                            .count(),
+                        answerable.len(),
+                    ),
+                    wrong: share(
+                        answerable
+                            .iter()
+                            .filter(|(c, right)| answered(c) && !*right)
+                            .count(),
+                        answerable.len(),
+                    ),
+                    false_answers: share(
+                        unanswerable.iter().filter(|c| answered(c)).count(),
+                        unanswerable.len(),
+                    ),
+                }
+            })
+            .collect())
+    }
+
     pub fn load(path: &Path) -> Result<EvalSet, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| format!("读取评测集 {} 失败：{error}", path.display()))?;

@@ -2,6 +2,7 @@
 //! query side, and the evaluation that measures them.
 
 pub mod analysis;
+mod doc_number;
 pub mod engine;
 pub mod eval;
 mod indexer;

@@ -98,6 +98,7 @@ pub struct PolicyMeta {
     pub title: String,
     pub doc_number: Option<String>,
     pub issuer: String,
+    pub issued: NaiveDate,
     pub effective: Option<NaiveDate>,
     pub expires: Option<NaiveDate>,
     pub superseded_by: Option<String>,
@@ -110,6 +111,7 @@ impl PolicyMeta {
             title: policy.title.clone(),
             doc_number: policy.doc_number.clone(),
             issuer: policy.issuers.join("、"),
+            issued: policy.issued,
             effective: policy.effective,
             expires: policy.expires,
             superseded_by: policy.superseded_by.clone(),
@@ -119,6 +121,14 @@ impl PolicyMeta {
     /// Validity on `today`, by the same rule as the site's badges.
     pub fn validity(&self, today: NaiveDate) -> Validity {
         Policy::validity_for(self.expires, today)
+    }
+
+    /// Whether the policy applied during `year` (from its effective or issue date to its expiry).
+    pub fn covers_year(&self, year: i32) -> bool {
+        use chrono::Datelike;
+        let start = self.effective.unwrap_or(self.issued).year();
+        let end = self.expires.map_or(i32::MAX, |expires| expires.year());
+        (start..=end).contains(&year)
     }
 
     /// A policy that no longer applies (已失效 or replaced) must never give a current answer.
