@@ -357,3 +357,104 @@ fn the_evaluation_set_meets_the_quality_bar() {
         report.false_answer_rate
     );
 }
+
+/// Copies a folder tree (fixture policies) so a test may edit it.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Kills the child server when the test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_watch_builds_on_start_and_rebuilds_when_a_policy_changes() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    copy_tree(&root().join("tests/fixtures/good/policies"), &policies);
+    let config = dir.path().join("qihu.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[site]\npolicies_dir = {:?}\noutput_dir = {:?}\ntemplates_dir = {:?}\n\
+             [search]\nindex_dir = {:?}\nanalysis_dir = {:?}\n",
+            policies,
+            dir.path().join("public"),
+            root().join("site-templates"),
+            dir.path().join("index"),
+            root().join("config/search"),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qihu"))
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--watch", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = KillOnDrop(child);
+    // The server prints its address once the site is built and it listens.
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim()
+        .split_once("http://")
+        .map(|(_, address)| format!("http://{}", address.trim_end_matches('/')))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let page = format!("{base}/policies/startup-loan/");
+    let body = reqwest::get(&page).await.unwrap().text().await.unwrap();
+    assert!(body.contains("关于进一步加大创业担保贷款贴息力度"));
+
+    let file = policies.join("finance/startup-loan.md");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("title: 关于进一步加大", "title: 修订后的关于进一步加大")).unwrap();
+    // The rebuild runs in the server; poll the page (bounded) until it shows the new title.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let body = reqwest::get(&page).await.unwrap().text().await.unwrap();
+        if body.contains("修订后的关于进一步加大") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the site was not rebuilt");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The index is reloaded right after the site is published.
+    loop {
+        let search: Value = reqwest::get(format!("{base}/api/search?q=%E4%BF%AE%E8%AE%A2%E5%90%8E"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if search["hits"][0]["slug"] == "startup-loan" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the index was not rebuilt: {search}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
