@@ -416,7 +416,9 @@ async fn serve_watch_builds_on_start_and_rebuilds_when_a_policy_changes() {
     // The server prints its address once the site is built and it listens.
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
         line
     })
     .await
@@ -432,7 +434,11 @@ async fn serve_watch_builds_on_start_and_rebuilds_when_a_policy_changes() {
 
     let file = policies.join("finance/startup-loan.md");
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("title: 关于进一步加大", "title: 修订后的关于进一步加大")).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("title: 关于进一步加大", "title: 修订后的关于进一步加大"),
+    )
+    .unwrap();
     // The rebuild runs in the server; poll the page (bounded) until it shows the new title.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -440,21 +446,28 @@ async fn serve_watch_builds_on_start_and_rebuilds_when_a_policy_changes() {
         if body.contains("修订后的关于进一步加大") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the site was not rebuilt");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the site was not rebuilt"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // The index is reloaded right after the site is published.
     loop {
-        let search: Value = reqwest::get(format!("{base}/api/search?q=%E4%BF%AE%E8%AE%A2%E5%90%8E"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let search: Value =
+            reqwest::get(format!("{base}/api/search?q=%E4%BF%AE%E8%AE%A2%E5%90%8E"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
         if search["hits"][0]["slug"] == "startup-loan" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the index was not rebuilt: {search}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index was not rebuilt: {search}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -34,6 +34,8 @@ const MIN_CANDIDATES: usize = 30;
 const OUTDATED_FACTOR: f32 = 0.35;
 /// A query word that is part of a longer query word is left out when more than this share of documents has it.
 const COMMON_PART_SHARE: f64 = 0.2;
+/// Bigrams are a backstop for pairs the words missed; only pairs in at most this share of documents are used.
+const RARE_GRAM_SHARE: f64 = 0.05;
 /// Field boosts: where a term matches says how much it matters.
 const HEADING_BOOST: f32 = 3.0;
 const META_BOOST: f32 = 1.5;
@@ -358,7 +360,16 @@ impl SearchEngine {
             push(fields.meta, &term.text, META_BOOST * term.weight);
             push(fields.body, &term.text, BODY_BOOST * term.weight);
         }
-        for gram in &analysed.bigrams {
+        // The bigram backstop is for rarer pairs (微企 finds 中小微企业); a pair in most documents (企业) would
+        // match everything and cost the most.
+        let rare_gram_above = (searcher.num_docs() as f64 * RARE_GRAM_SHARE) as u64;
+        let is_common_gram = |gram: &String| {
+            searcher
+                .doc_freq(&Term::from_field_text(fields.body_bigrams, gram))
+                .unwrap_or(0)
+                > rare_gram_above
+        };
+        for gram in analysed.bigrams.iter().filter(|gram| !is_common_gram(gram)) {
             push(fields.heading_bigrams, gram, HEADING_BIGRAM_BOOST);
             push(fields.body_bigrams, gram, BODY_BIGRAM_BOOST);
         }
