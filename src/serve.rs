@@ -168,26 +168,32 @@ async fn api_search(
 ) -> Result<Response, ApiError> {
     let params = params(query)?;
     let limit = limit_of(&params)?;
-    let engine = state.engine().ok_or(ApiError::Unavailable)?;
     let q = params.q.unwrap_or_default();
-    let context = state.query_context();
-    let response = tokio::task::spawn_blocking(move || engine.search(&q, limit, &context))
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))??;
+    let response = on_engine(&state, move |engine, context| {
+        engine.search(&q, limit, context)
+    })
+    .await?;
     Ok(Json(response).into_response())
+}
+
+/// Runs search work on the blocking pool: segmentation and scoring are CPU-bound.
+async fn on_engine<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&SearchEngine, &QueryContext) -> Result<T, SearchServiceError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let engine = state.engine().ok_or(ApiError::Unavailable)?;
+    let context = state.query_context();
+    Ok(tokio::task::spawn_blocking(move || work(&engine, &context))
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))??)
 }
 
 async fn api_answer(
     State(state): State<Arc<AppState>>,
     query: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = params(query)?;
-    let engine = state.engine().ok_or(ApiError::Unavailable)?;
-    let q = params.q.unwrap_or_default();
-    let context = state.query_context();
-    let response = tokio::task::spawn_blocking(move || engine.answer(&q, &context))
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))??;
+    let q = params(query)?.q.unwrap_or_default();
+    let response = on_engine(&state, move |engine, context| engine.answer(&q, context)).await?;
     Ok(Json(response).into_response())
 }
 

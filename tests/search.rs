@@ -24,26 +24,37 @@ struct Built {
     index: PathBuf,
 }
 
-fn build(policies: &Path) -> Built {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("public");
-    let index = dir.path().join("index");
+/// Runs the real binary from the repository root; it must succeed. Returns its standard output.
+fn run_qihu(args: &[&str]) -> Vec<u8> {
     let output = Command::new(env!("CARGO_BIN_EXE_qihu"))
         .current_dir(root())
-        .args(["build", "--policies"])
-        .arg(policies)
-        .arg("--out")
-        .arg(&site)
-        .arg("--index")
-        .arg(&index)
-        .args(["--today", TODAY])
+        .args(args)
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "{}",
+        "qihu {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    output.stdout
+}
+
+fn build(policies: &Path) -> Built {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("public");
+    let index = dir.path().join("index");
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    run_qihu(&[
+        "build",
+        "--policies",
+        &path(policies),
+        "--out",
+        &path(&site),
+        "--index",
+        &path(&index),
+        "--today",
+        TODAY,
+    ]);
     Built {
         _dir: dir,
         site,
@@ -217,18 +228,8 @@ fn bad_queries_get_a_clear_refusal_or_nothing() {
 fn the_command_line_prints_the_api_objects() {
     let index = good().index.to_str().unwrap().to_owned();
     let run = |args: &[&str]| -> Value {
-        let output = Command::new(env!("CARGO_BIN_EXE_qihu"))
-            .current_dir(root())
-            .args(args)
-            .args(["--index", &index, "--json", "--today", TODAY])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
+        let args = [args, &["--index", &index, "--json", "--today", TODAY]].concat();
+        serde_json::from_slice(&run_qihu(&args)).unwrap()
     };
     let search = run(&["search", "创业担保贷款", "--limit", "2"]);
     assert_eq!(search["query"], "创业担保贷款");
