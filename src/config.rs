@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use qihu_forms::settings::{DispatchSettings, IntakeSettings, MailSettings, StorageSettings};
 use serde::{Deserialize, Serialize};
 
 /// The file read when `--config` is not given.
@@ -17,6 +18,10 @@ pub struct Settings {
     pub site: SiteSettings,
     pub search: SearchSettings,
     pub server: ServerSettings,
+    pub storage: StorageSettings,
+    pub mail: MailSettings,
+    pub dispatch: DispatchSettings,
+    pub intake: IntakeSettings,
 }
 
 /// `[search]`: the search index (检索索引) and the Chinese analysis data.
@@ -43,12 +48,15 @@ impl Default for SearchSettings {
 pub struct ServerSettings {
     /// Address to listen on.
     pub addr: String,
+    /// Public address of the server, for links in e-mails (empty: `http://` + `addr`).
+    pub public_url: String,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             addr: "127.0.0.1:8080".to_owned(),
+            public_url: String::new(),
         }
     }
 }

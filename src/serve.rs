@@ -18,6 +18,13 @@ use tera::Tera;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use qihu_forms::answer::{InstantAnswer, InstantAnswerer};
+use qihu_forms::dispatch::{Catalogue, Directory};
+use qihu_forms::http::{FormsState, RateLimiter};
+use qihu_forms::mail::Mailer;
+use qihu_forms::store::Store;
+use qihu_forms::workflow::Forms;
+
 use crate::build::{self, BuildOptions};
 use crate::cli::{BuildArgs, ServeArgs};
 use crate::commands::{build_options, today_in_shanghai};
@@ -29,11 +36,39 @@ use crate::site;
 /// Results per page of the server-rendered search page.
 const PAGE_RESULTS: usize = 10;
 
+/// The search engine in use; replaced whole after a rebuild.
+type EngineSlot = Arc<RwLock<Option<Arc<SearchEngine>>>>;
+
 /// What every handler shares. The engine and templates are replaced whole after a rebuild.
 pub struct AppState {
     pub settings: Settings,
-    engine: RwLock<Option<Arc<SearchEngine>>>,
+    engine: EngineSlot,
     templates: RwLock<Arc<Tera>>,
+}
+
+/// The forms backend asks the policy base through this (即时答复).
+pub struct SearchAnswerer {
+    engine: EngineSlot,
+    base_path: String,
+}
+
+impl InstantAnswerer for SearchAnswerer {
+    fn answer(&self, question: &str) -> Option<InstantAnswer> {
+        let engine = self
+            .engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let context = QueryContext {
+            today: today_in_shanghai(),
+            base_path: self.base_path.clone(),
+        };
+        let response = engine.answer(question, &context).ok()?;
+        Some(InstantAnswer {
+            answered: response.answered,
+            json: serde_json::to_value(&response).ok()?,
+        })
+    }
 }
 
 impl AppState {
@@ -41,7 +76,7 @@ impl AppState {
     pub fn open(settings: Settings) -> anyhow::Result<AppState> {
         let templates = site::load_templates(&settings.site.templates_dir)?;
         let state = AppState {
-            engine: RwLock::new(None),
+            engine: Arc::new(RwLock::new(None)),
             templates: RwLock::new(Arc::new(templates)),
             settings,
         };
@@ -299,6 +334,74 @@ pub fn router(state: Arc<AppState>) -> Router {
         app
     } else {
         Router::new().nest(base_path.trim_end_matches('/'), app)
+    }
+}
+
+/// Everything `qihu serve` runs: the site and search ([`AppState`]) and the forms backend with its database
+/// and mailer.
+pub struct App {
+    pub state: Arc<AppState>,
+    pub forms: Arc<FormsState>,
+    pub store: Store,
+    pub mailer: Mailer,
+}
+
+impl App {
+    /// Opens the index, the database (running migrations), the unit directory and catalogue, and the mailer.
+    pub async fn open(settings: Settings) -> anyhow::Result<App> {
+        use anyhow::Context as _;
+        let state = Arc::new(AppState::open(settings.clone())?);
+        let store = Store::connect(&settings.storage.database_url)
+            .await
+            .with_context(|| format!("打开数据库 {} 失败", settings.storage.database_url))?;
+        let directory = Directory::load(&settings.dispatch.units_file)?;
+        let catalogue = Catalogue::load(&settings.dispatch.catalogue_file, &directory)?;
+        let mailer = Mailer::from_settings(&settings.mail)?;
+        let secret = qihu_forms::settings::load_or_create_secret(&settings.storage.secret_file)
+            .with_context(|| {
+                format!(
+                    "读取密钥文件 {} 失败",
+                    settings.storage.secret_file.display()
+                )
+            })?;
+        let public_url = if settings.server.public_url.trim().is_empty() {
+            format!("http://{}", settings.server.addr)
+        } else {
+            settings.server.public_url.trim_end_matches('/').to_owned()
+        };
+        let forms = Forms {
+            store: store.clone(),
+            directory,
+            catalogue,
+            dispatch: settings.dispatch.clone(),
+            answerer: Arc::new(SearchAnswerer {
+                engine: Arc::clone(&state.engine),
+                base_path: settings.site.base_path(),
+            }),
+            templates: state.templates(),
+            page_context: site::base_context(&settings.site),
+            public_url,
+            secret,
+        };
+        let forms = Arc::new(FormsState {
+            forms: Arc::new(forms),
+            limiter: RateLimiter::new(settings.intake.per_minute),
+            intake: settings.intake.clone(),
+        });
+        Ok(App {
+            state,
+            forms,
+            store,
+            mailer,
+        })
+    }
+
+    /// ONE router: the forms backend's routes, then search and the static site.
+    pub fn router(&self) -> Router {
+        let forms = qihu_forms::http::router(Arc::clone(&self.forms)).layer(
+            axum::extract::DefaultBodyLimit::max(self.forms.intake.max_body_bytes),
+        );
+        router(Arc::clone(&self.state)).merge(forms)
     }
 }
 

@@ -4,4 +4,12 @@
 //! This crate does not depend on the policy search engine; where it needs an instant answer (即时答复) it asks
 //! through a trait that the root crate implements.
 
+pub mod answer;
+pub mod dispatch;
 pub mod domain;
+pub mod http;
+pub mod mail;
+pub mod settings;
+pub mod sla;
+pub mod store;
+pub mod workflow;

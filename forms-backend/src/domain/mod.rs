@@ -1,5 +1,24 @@
 //! Domain types of the forms backend: values that parse from user input and cannot be invalid afterwards.
 
+mod channel;
+mod credit_code;
+mod email;
+mod field_error;
+mod full_width;
+mod new_request;
+mod phone;
 mod request_kind;
+mod text;
+mod token;
+mod tracking;
 
+pub use channel::{Channel, UnknownChannel};
+pub use credit_code::{CreditCode, CreditCodeError};
+pub use email::{Email, EmailError};
+pub use field_error::{FieldError, FieldErrors};
+pub use new_request::{NewRequest, RequestForm};
+pub use phone::{Phone, PhoneError, PhoneKind};
 pub use request_kind::{RequestKind, UnknownRequestKind};
+pub use text::{Description, EnterpriseName, PersonName, ShortText, TownName};
+pub use token::{AccessToken, InvalidTokenHash, TokenHash};
+pub use tracking::{TrackingNumber, TrackingNumberError};

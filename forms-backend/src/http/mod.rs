@@ -1,0 +1,165 @@
+//! HTTP routes of the forms backend, one router per feature, composed by [`router`]; one [`AppError`] maps every
+//! failure to a status and a Chinese message (5xx bodies say nothing internal; details go to the log).
+
+mod intake;
+mod limiter;
+mod tracking;
+mod unit;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+use tera::Context;
+
+pub use limiter::RateLimiter;
+
+use crate::settings::IntakeSettings;
+use crate::store::StoreError;
+use crate::workflow::{Forms, WorkflowError};
+
+/// Cookie holding the browser's CSRF token (double-submit: the form carries the same value).
+pub const CSRF_COOKIE: &str = "qihu_csrf";
+
+/// Shared state of the forms routes.
+pub struct FormsState {
+    pub forms: Arc<Forms>,
+    pub intake: IntakeSettings,
+    pub limiter: RateLimiter,
+}
+
+/// All forms routes: intake, tracking, escalation and the handling units' pages.
+pub fn router(state: Arc<FormsState>) -> Router {
+    Router::new()
+        .merge(intake::routes())
+        .merge(tracking::routes())
+        .merge(unit::routes())
+        .with_state(state)
+}
+
+/// A failure, answered as JSON (`{"error": "..."}`) for API calls or as a page for browsers.
+#[derive(Debug)]
+pub enum AppError {
+    /// 400
+    BadRequest(String),
+    /// 403: a browser form without its CSRF token.
+    Forbidden(String),
+    /// 404: also for wrong tokens, so nothing leaks about what exists.
+    NotFound,
+    /// 409: the step is not allowed in the order's state.
+    Conflict(String),
+    /// 413
+    TooLarge(usize),
+    /// 415
+    UnsupportedMediaType,
+    /// 429
+    TooManyRequests,
+    /// 500: the details are logged, never shown.
+    Internal(String),
+}
+
+impl AppError {
+    fn status_and_message(&self) -> (StatusCode, String) {
+        match self {
+            AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone()),
+            AppError::Forbidden(message) => (StatusCode::FORBIDDEN, message.clone()),
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "找不到该诉求，或查询链接不正确".to_owned(),
+            ),
+            AppError::Conflict(message) => (StatusCode::CONFLICT, message.clone()),
+            AppError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("提交的内容太大（上限 {} KB）", limit / 1024),
+            ),
+            AppError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "不支持的提交格式，请以 JSON 或网页表单提交".to_owned(),
+            ),
+            AppError::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "提交过于频繁，请稍后再试".to_owned(),
+            ),
+            AppError::Internal(detail) => {
+                tracing::error!("内部错误：{detail}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "服务器内部错误，请稍后再试；您的数据不会丢失".to_owned(),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.status_and_message();
+        (status, axum::Json(json!({ "error": message }))).into_response()
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        AppError::Internal(error.to_string())
+    }
+}
+
+impl From<WorkflowError> for AppError {
+    fn from(error: WorkflowError) -> Self {
+        match error {
+            WorkflowError::NotAllowed(message) => AppError::Conflict(message),
+            WorkflowError::UnknownUnit(unit) => {
+                AppError::BadRequest(format!("找不到承办单位“{unit}”"))
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// True when the client wants a page rather than JSON (a browser form post or navigation).
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    content_type.starts_with("application/x-www-form-urlencoded")
+        || content_type.starts_with("multipart/form-data")
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Renders a page template with the site context; a template error is a 500 with a plain message.
+pub fn render_page(
+    forms: &Forms,
+    template: &str,
+    context: &Context,
+    status: StatusCode,
+) -> Response {
+    match forms.templates.render(template, context) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            AppError::Internal(format!("渲染 {template} 失败：{error:?}")).into_response()
+        }
+    }
+}
+
+/// A page explaining an error to a browser user.
+pub fn error_page(forms: &Forms, error: AppError) -> Response {
+    let (status, message) = error.status_and_message();
+    let mut context = forms.page_context.clone();
+    context.insert("page_title", "无法完成操作");
+    context.insert("message", &message);
+    render_page(forms, "message.html", &context, status)
+}

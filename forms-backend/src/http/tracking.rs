@@ -1,0 +1,307 @@
+//! Following a request (查询进度): the JSON status, the enterprise's tracking page, and escalation of an instant
+//! answer to a person. The tracking token is checked against its stored hash; a wrong or missing token answers
+//! exactly like a number that does not exist.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Shanghai;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{AppError, CSRF_COOKIE, FormsState, cookie, error_page, render_page, wants_html};
+use crate::domain::{AccessToken, RequestKind};
+use crate::store::{EventRow, RequestRow};
+use crate::workflow::{Forms, status};
+
+pub fn routes() -> Router<Arc<FormsState>> {
+    Router::new()
+        .route("/api/requests/{tracking_number}", get(status_json))
+        .route("/api/requests/{tracking_number}/escalate", post(escalate))
+        .route("/track/{tracking_number}", get(tracking_page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TokenQuery {
+    pub token: Option<String>,
+}
+
+/// The request, if `token` is its tracking token.
+async fn authorised(
+    forms: &Forms,
+    tracking_number: &str,
+    token: Option<&str>,
+) -> Result<RequestRow, AppError> {
+    let row = forms
+        .store
+        .request_by_tracking_number(tracking_number.trim())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if Forms::tracking_token_matches(&row, token.unwrap_or_default()) {
+        Ok(row)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// One line of the timeline, in plain Chinese.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub at_label: String,
+    pub kind: String,
+    pub label: String,
+    pub detail: Option<String>,
+}
+
+/// The public status object of `GET /api/requests/{tracking_number}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicStatus {
+    pub tracking_number: String,
+    pub kind: String,
+    pub kind_label: &'static str,
+    pub status: String,
+    pub status_label: &'static str,
+    pub unit: Option<UnitRef>,
+    pub co_units: Vec<UnitRef>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub deadline_label: Option<String>,
+    pub instant_answer: Option<serde_json::Value>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitRef {
+    pub id: String,
+    pub name: String,
+}
+
+fn shanghai(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Shanghai)
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string()
+}
+
+fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
+    UnitRef {
+        id: id.to_owned(),
+        name: forms
+            .directory
+            .unit(id)
+            .map_or_else(|| id.to_owned(), |unit| unit.name.clone()),
+    }
+}
+
+/// What an event means for the enterprise.
+pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
+    let text = |key: &str| {
+        event
+            .payload
+            .get(key)
+            .and_then(|value| value.as_str())
+            .map(str::to_owned)
+    };
+    let unit_name = |id: &str| unit_ref(forms, id).name;
+    let actor_unit = event.actor.strip_prefix("unit:").map(unit_name);
+    let (label, detail) = match event.kind.as_str() {
+        "submitted" => ("诉求已提交".to_owned(), None),
+        "answered" => ("政策库已即时答复".to_owned(), None),
+        "receipt_sent" => ("受理回执已发送至您的邮箱".to_owned(), None),
+        "escalated" => ("已转人工办理".to_owned(), None),
+        "dispatched" => (
+            format!(
+                "已派单至{}",
+                text("lead_unit")
+                    .map(|id| unit_name(&id))
+                    .unwrap_or_default()
+            ),
+            text("due_at")
+                .and_then(|due| DateTime::parse_from_rfc3339(&due).ok())
+                .map(|due| format!("办理期限：{}", shanghai(due.with_timezone(&Utc)))),
+        ),
+        "accepted" => (format!("{}已受理", actor_unit.unwrap_or_default()), None),
+        "progress" => (
+            format!("{}反馈办理进展", actor_unit.unwrap_or_default()),
+            text("note"),
+        ),
+        "contribution" => (
+            format!("协办单位{}补充办理情况", actor_unit.unwrap_or_default()),
+            text("note"),
+        ),
+        "plan_submitted" => (
+            format!("{}提交了解决方案", actor_unit.unwrap_or_default()),
+            Some(format!(
+                "承诺办结日期：{}；原因：{}",
+                text("committed_date").unwrap_or_default(),
+                text("reason").unwrap_or_default()
+            )),
+        ),
+        "resolved" => (
+            format!("{}反馈办理结果", actor_unit.unwrap_or_default()),
+            Some(format!(
+                "{}。解决方式：{}",
+                if event.payload.get("solved").and_then(|v| v.as_bool()) == Some(true) {
+                    "已解决"
+                } else {
+                    "未能解决"
+                },
+                text("method").unwrap_or_default()
+            )),
+        ),
+        other => (other.to_owned(), None),
+    };
+    TimelineEntry {
+        at: event.at,
+        at_label: shanghai(event.at),
+        kind: event.kind.clone(),
+        label,
+        detail,
+    }
+}
+
+async fn public_status(forms: &Forms, row: &RequestRow) -> Result<PublicStatus, AppError> {
+    let events = forms.store.events(row.id).await?;
+    Ok(PublicStatus {
+        tracking_number: row.tracking_number.clone(),
+        kind: row.kind.clone(),
+        kind_label: row
+            .kind
+            .parse::<RequestKind>()
+            .map_or("诉求", RequestKind::label),
+        status: row.status.clone(),
+        status_label: status::label(&row.status),
+        unit: row.lead_unit.as_deref().map(|id| unit_ref(forms, id)),
+        co_units: row.co_units.iter().map(|id| unit_ref(forms, id)).collect(),
+        deadline: row.due_at,
+        deadline_label: row.due_at.map(shanghai),
+        instant_answer: row
+            .instant_answer
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok()),
+        timeline: events
+            .iter()
+            .map(|event| timeline_entry(forms, event))
+            .collect(),
+    })
+}
+
+async fn status_json(
+    State(state): State<Arc<FormsState>>,
+    Path(tracking_number): Path<String>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+) -> Result<Json<PublicStatus>, AppError> {
+    let token = query.ok().and_then(|Query(query)| query.token);
+    let row = authorised(&state.forms, &tracking_number, token.as_deref()).await?;
+    Ok(Json(public_status(&state.forms, &row).await?))
+}
+
+/// The enterprise's tracking page: status, unit, deadline, timeline, and the instant answer with the button
+/// "没有解决我的问题，转人工办理".
+async fn tracking_page(
+    State(state): State<Arc<FormsState>>,
+    Path(tracking_number): Path<String>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+) -> Response {
+    let forms = &state.forms;
+    let token = query
+        .ok()
+        .and_then(|Query(query)| query.token)
+        .unwrap_or_default();
+    let row = match authorised(forms, &tracking_number, Some(&token)).await {
+        Ok(row) => row,
+        Err(error) => return error_page(forms, error),
+    };
+    let status = match public_status(forms, &row).await {
+        Ok(status) => status,
+        Err(error) => return error_page(forms, error),
+    };
+    let csrf = AccessToken::generate();
+    let mut context = forms.page_context.clone();
+    context.insert("page_title", &format!("诉求进度 {}", row.tracking_number));
+    context.insert("status", &status);
+    context.insert("token", &token);
+    context.insert("csrf_token", csrf.as_str());
+    context.insert("can_escalate", &(row.status == status::ANSWERED));
+    let mut response = render_page(forms, "track.html", &context, StatusCode::OK);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400",
+        csrf.as_str()
+    )) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    // The page holds a secret link: keep it out of shared caches and referrers.
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EscalateBody {
+    token: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// "没有解决我的问题，转人工办理": JSON `{"token"}` (or `?token=`) from scripts, or the tracking page's form.
+async fn escalate(
+    State(state): State<Arc<FormsState>>,
+    Path(tracking_number): Path<String>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let browser = wants_html(&headers);
+    let forms = &state.forms;
+    let body: EscalateBody = if browser {
+        serde_urlencoded::from_bytes(&body).unwrap_or_default()
+    } else {
+        serde_json::from_slice(&body).unwrap_or_default()
+    };
+    let token = body
+        .token
+        .clone()
+        .or_else(|| query.ok().and_then(|Query(query)| query.token))
+        .unwrap_or_default();
+    let result = async {
+        if browser {
+            let expected = cookie(&headers, CSRF_COOKIE);
+            let presented = body.csrf_token.as_deref().unwrap_or_default();
+            if expected
+                .as_deref()
+                .is_none_or(|expected| expected.is_empty() || expected != presented)
+            {
+                return Err(AppError::Forbidden(
+                    "页面已过期或来源不明，请刷新页面后重试".to_owned(),
+                ));
+            }
+        }
+        let row = authorised(forms, &tracking_number, Some(&token)).await?;
+        Ok(forms.escalate(&row, Utc::now()).await?)
+    }
+    .await;
+    match (result, browser) {
+        (Ok(_), true) => {
+            Redirect::to(&format!("/track/{tracking_number}?token={token}")).into_response()
+        }
+        (Ok(row), false) => Json(json!({
+            "tracking_number": row.tracking_number,
+            "status": row.status,
+            "status_label": status::label(&row.status),
+        }))
+        .into_response(),
+        (Err(error), true) => error_page(forms, error),
+        (Err(error), false) => error.into_response(),
+    }
+}

@@ -1,0 +1,159 @@
+//! Settings of the forms backend (表单后台配置), read by the root crate from `qihu.toml` and the environment
+//! (`QIHU_MAIL__SMTP_URL` …) and handed over whole.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// `sqlite://data/qihu.db`
+    pub database_url: String,
+    /// Server secret (created on first start): idempotent submissions get their tracking link back from it.
+    pub secret_file: PathBuf,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            database_url: "sqlite://data/qihu.db".to_owned(),
+            secret_file: PathBuf::from("data/secret.key"),
+        }
+    }
+}
+
+/// Reads the server secret from `path`, creating it (32 random bytes, owner-only) when missing.
+pub fn load_or_create_secret(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use rand::RngCore;
+    match std::fs::read(path) {
+        Ok(secret) if secret.len() >= 32 => Ok(secret),
+        Ok(_) | Err(_) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut secret = vec![0u8; 32];
+            rand::rng().fill_bytes(&mut secret);
+            std::fs::write(path, &secret)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(secret)
+        }
+    }
+}
+
+/// `[mail]`: unset `smtp_url` writes `.eml` files to `outbox_dir` so a fresh machine works without a mail server.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtps://…` (TLS).
+    pub smtp_url: Option<String>,
+    /// Sender, e.g. `滕州市企业诉求平台 <noreply@tengzhou.example>`.
+    pub from: String,
+    pub outbox_dir: PathBuf,
+    /// Seconds between two passes of the delivery worker.
+    pub poll_seconds: u64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_url: None,
+            from: "滕州市企业诉求平台 <noreply@tengzhou.example>".to_owned(),
+            outbox_dir: PathBuf::from("data/outbox"),
+            poll_seconds: 5,
+        }
+    }
+}
+
+impl fmt::Debug for MailSettings {
+    /// Never prints the SMTP password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("from", &self.from)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("poll_seconds", &self.poll_seconds)
+            .finish()
+    }
+}
+
+/// `smtp://user:secret@host` → `smtp://user:***@host`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// `[dispatch]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DispatchSettings {
+    /// Dispatch without the centre when the catalogue's match is clear.
+    pub auto: bool,
+    /// Local level first (属地管理): send requests to the enterprise's town/zone first.
+    pub local_first: bool,
+    pub units_file: PathBuf,
+    pub catalogue_file: PathBuf,
+    /// Days a unit's action link stays valid.
+    pub link_days: i64,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        DispatchSettings {
+            auto: false,
+            local_first: false,
+            units_file: PathBuf::from("config/units.toml"),
+            catalogue_file: PathBuf::from("config/dispatch.toml"),
+            link_days: 60,
+        }
+    }
+}
+
+/// `[intake]`: protection of the request form.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntakeSettings {
+    /// Submissions accepted per client address per minute (load tests lift it).
+    pub per_minute: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        IntakeSettings {
+            per_minute: 20,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_passwords_never_reach_the_log() {
+        let settings = MailSettings {
+            smtp_url: Some("smtp://mailer:s3cret@mail.example:587?tls=required".to_owned()),
+            ..MailSettings::default()
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("s3cret"));
+        assert!(printed.contains("smtp://mailer:***@mail.example:587"));
+    }
+}

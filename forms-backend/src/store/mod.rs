@@ -1,0 +1,550 @@
+//! The database (数据库): every SQL statement of the forms backend lives in this module, so another backend
+//! (PostgreSQL) can be added without touching handlers. SQLite through sqlx, WAL mode, migrations embedded and
+//! run at start.
+//!
+//! Rule: the current state of a request is never changed without an event written in the same transaction
+//! ([`Store::record`]), and the e-mails an event causes are written to the outbox in that transaction too.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// The database failed; the details are for the log, never for users.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据库错误：{0}")]
+    Database(#[from] sqlx::Error),
+    #[error("数据库迁移失败：{0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("无法创建数据库目录 {path}：{source}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("记录已存在")]
+    Duplicate,
+}
+
+impl StoreError {
+    fn from_insert(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::Database(database) if database.is_unique_violation() => {
+                StoreError::Duplicate
+            }
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+/// The database handle, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// A request to insert, already validated.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub token_hash: String,
+    pub idempotency_key: Option<String>,
+    pub kind: String,
+    pub channel: String,
+    pub enterprise_name: String,
+    pub credit_code: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: Option<String>,
+    pub town: String,
+    pub description: String,
+    pub suggested_department: Option<String>,
+    pub policy: Option<String>,
+    pub status: String,
+    pub instant_answer: Option<String>,
+    pub knowledge_gap: bool,
+}
+
+/// A stored request with its current state.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRow {
+    pub id: i64,
+    pub tracking_number: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub kind: String,
+    pub channel: String,
+    pub enterprise_name: String,
+    pub credit_code: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: Option<String>,
+    pub town: String,
+    pub description: String,
+    pub suggested_department: Option<String>,
+    pub policy: Option<String>,
+    pub status: String,
+    pub instant_answer: Option<String>,
+    pub knowledge_gap: bool,
+    pub lead_unit: Option<String>,
+    pub co_units: Vec<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of a request's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+/// An e-mail to send because of an event.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+}
+
+/// A change to one request: the event, the new state, and the e-mails it causes.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub actor: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub status: Option<String>,
+    pub lead_unit: Option<String>,
+    pub co_units: Option<Vec<String>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub mails: Vec<OutgoingMail>,
+    /// Unit action links to create: (unit id, token hash, expiry).
+    pub unit_tokens: Vec<(String, String, DateTime<Utc>)>,
+}
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub event_id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub attempts: i64,
+}
+
+/// Counts of the outbox by state, for the console and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub dead: i64,
+}
+
+fn to_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn from_text(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (creating when missing) the database at `database_url` (`sqlite://data/qihu.db`), in WAL mode,
+    /// and runs the embedded migrations.
+    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        let path = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))
+            .unwrap_or(database_url);
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: every commit is on disk before the response, so what got a 201 survives even a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("src/store/migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Creates a request with its tracking number (numbered per Shanghai day), its first event and the mails
+    /// that event causes, in one transaction. A repeated idempotency key returns [`StoreError::Duplicate`].
+    pub async fn create_request(
+        &self,
+        record: &RequestRecord,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+        first: &Change,
+        tracking_number: impl Fn(NaiveDate, u32) -> String,
+    ) -> Result<(RequestRow, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let day_text = day.format("%Y-%m-%d").to_string();
+        let sequence: i64 = sqlx::query_scalar(
+            "INSERT INTO daily_sequence (day, last) VALUES (?1, 1)
+             ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+        )
+        .bind(&day_text)
+        .fetch_one(&mut *tx)
+        .await?;
+        let number = tracking_number(day, u32::try_from(sequence).unwrap_or(u32::MAX));
+        let now_text = to_text(now);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO requests (tracking_number, token_hash, idempotency_key, kind, channel, enterprise_name,
+                credit_code, contact_name, contact_phone, contact_email, town, description, suggested_department,
+                policy, status, instant_answer, knowledge_gap, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)
+             RETURNING id",
+        )
+        .bind(&number)
+        .bind(&record.token_hash)
+        .bind(&record.idempotency_key)
+        .bind(&record.kind)
+        .bind(&record.channel)
+        .bind(&record.enterprise_name)
+        .bind(&record.credit_code)
+        .bind(&record.contact_name)
+        .bind(&record.contact_phone)
+        .bind(&record.contact_email)
+        .bind(&record.town)
+        .bind(&record.description)
+        .bind(&record.suggested_department)
+        .bind(&record.policy)
+        .bind(&record.status)
+        .bind(&record.instant_answer)
+        .bind(record.knowledge_gap)
+        .bind(&now_text)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        let event_id = Self::write_change(&mut tx, id, first, now).await?;
+        tx.commit().await?;
+        let row = self
+            .request_by_id(id)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        Ok((row, event_id))
+    }
+
+    /// Records `change` on request `request_id`: the event, the new state and the outbox rows, atomically.
+    pub async fn record(
+        &self,
+        request_id: i64,
+        change: &Change,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let event_id = Self::write_change(&mut tx, request_id, change, now).await?;
+        tx.commit().await?;
+        Ok(event_id)
+    }
+
+    async fn write_change(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        request_id: i64,
+        change: &Change,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let now_text = to_text(now);
+        let event_id: i64 = sqlx::query_scalar(
+            "INSERT INTO events (request_id, at, actor, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        )
+        .bind(request_id)
+        .bind(&now_text)
+        .bind(&change.actor)
+        .bind(&change.kind)
+        .bind(change.payload.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE requests SET
+                status = COALESCE(?2, status),
+                lead_unit = COALESCE(?3, lead_unit),
+                co_units = COALESCE(?4, co_units),
+                due_at = COALESCE(?5, due_at),
+                updated_at = ?6
+             WHERE id = ?1",
+        )
+        .bind(request_id)
+        .bind(&change.status)
+        .bind(&change.lead_unit)
+        .bind(
+            change
+                .co_units
+                .as_ref()
+                .map(|units| serde_json::to_string(units).unwrap_or_else(|_| "[]".to_owned())),
+        )
+        .bind(change.due_at.map(to_text))
+        .bind(&now_text)
+        .execute(&mut **tx)
+        .await?;
+        for mail in &change.mails {
+            sqlx::query(
+                "INSERT INTO outbox (event_id, recipient, subject, text_body, html_body, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (event_id, recipient) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(&mail.recipient)
+            .bind(&mail.subject)
+            .bind(&mail.text_body)
+            .bind(&mail.html_body)
+            .bind(&now_text)
+            .execute(&mut **tx)
+            .await?;
+        }
+        for (unit, token_hash, expires) in &change.unit_tokens {
+            sqlx::query(
+                "INSERT INTO unit_tokens (request_id, unit_id, token_hash, expires_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(request_id)
+            .bind(unit)
+            .bind(token_hash)
+            .bind(to_text(*expires))
+            .bind(&now_text)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(event_id)
+    }
+
+    fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRow, sqlx::Error> {
+        let co_units: String = row.try_get("co_units")?;
+        let due_at: Option<String> = row.try_get("due_at")?;
+        Ok(RequestRow {
+            id: row.try_get("id")?,
+            tracking_number: row.try_get("tracking_number")?,
+            token_hash: row.try_get("token_hash")?,
+            kind: row.try_get("kind")?,
+            channel: row.try_get("channel")?,
+            enterprise_name: row.try_get("enterprise_name")?,
+            credit_code: row.try_get("credit_code")?,
+            contact_name: row.try_get("contact_name")?,
+            contact_phone: row.try_get("contact_phone")?,
+            contact_email: row.try_get("contact_email")?,
+            town: row.try_get("town")?,
+            description: row.try_get("description")?,
+            suggested_department: row.try_get("suggested_department")?,
+            policy: row.try_get("policy")?,
+            status: row.try_get("status")?,
+            instant_answer: row.try_get("instant_answer")?,
+            knowledge_gap: row.try_get("knowledge_gap")?,
+            lead_unit: row.try_get("lead_unit")?,
+            co_units: serde_json::from_str(&co_units).unwrap_or_default(),
+            due_at: due_at.as_deref().map(from_text),
+            created_at: from_text(&row.try_get::<String, _>("created_at")?),
+            updated_at: from_text(&row.try_get::<String, _>("updated_at")?),
+        })
+    }
+
+    pub async fn request_by_id(&self, id: i64) -> Result<Option<RequestRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM requests WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Self::request_from_row).transpose()?)
+    }
+
+    pub async fn request_by_tracking_number(
+        &self,
+        tracking_number: &str,
+    ) -> Result<Option<RequestRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM requests WHERE tracking_number = ?1")
+            .bind(tracking_number)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Self::request_from_row).transpose()?)
+    }
+
+    pub async fn request_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<RequestRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM requests WHERE idempotency_key = ?1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Self::request_from_row).transpose()?)
+    }
+
+    /// Requests with a given status, oldest first (the centre's queue).
+    pub async fn requests_with_status(
+        &self,
+        status: &str,
+        limit: i64,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM requests WHERE status = ?1 ORDER BY created_at LIMIT ?2")
+                .bind(status)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(Self::request_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// 知识缺口: consultations the policy base could not answer, newest first.
+    pub async fn knowledge_gaps(&self, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM requests WHERE knowledge_gap = 1 ORDER BY created_at DESC LIMIT ?1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(Self::request_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The history of a request, oldest first.
+    pub async fn events(&self, request_id: i64) -> Result<Vec<EventRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, kind, payload FROM events WHERE request_id = ?1 ORDER BY id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload")?;
+                Ok(EventRow {
+                    id: row.try_get("id")?,
+                    at: from_text(&row.try_get::<String, _>("at")?),
+                    actor: row.try_get("actor")?,
+                    kind: row.try_get("kind")?,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The unit a presented action-link token belongs to, for this request, if it has not expired.
+    pub async fn unit_for_token(
+        &self,
+        request_id: i64,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let unit: Option<String> = sqlx::query_scalar(
+            "SELECT unit_id FROM unit_tokens WHERE request_id = ?1 AND token_hash = ?2 AND expires_at > ?3",
+        )
+        .bind(request_id)
+        .bind(token_hash)
+        .bind(to_text(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(unit)
+    }
+
+    /// Messages due for (another) delivery attempt.
+    pub async fn due_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, recipient, subject, text_body, html_body, attempts FROM outbox
+             WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+        )
+        .bind(to_text(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutboxMessage {
+                    id: row.try_get("id")?,
+                    event_id: row.try_get("event_id")?,
+                    recipient: row.try_get("recipient")?,
+                    subject: row.try_get("subject")?,
+                    text_body: row.try_get("text_body")?,
+                    html_body: row.try_get("html_body")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE id = ?1")
+            .bind(id)
+            .bind(to_text(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_retry(
+        &self,
+        id: i64,
+        next_attempt: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(to_text(next_attempt))
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_dead(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts = OutboxCounts::default();
+        for row in rows {
+            let status: String = row.try_get("status")?;
+            let n: i64 = row.try_get("n")?;
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "sent" => counts.sent = n,
+                _ => counts.dead += n,
+            }
+        }
+        Ok(counts)
+    }
+}

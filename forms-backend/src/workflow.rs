@@ -1,0 +1,645 @@
+//! The life of a request (诉求) and its work order (工单): intake, instant answer, escalation, dispatch and the
+//! handling unit's actions. Each step is one event with its e-mails, written atomically by the store.
+//! Every function takes `now`: only the HTTP edge reads the clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Asia::Shanghai;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::json;
+use sha2::Sha256;
+use tera::{Context, Tera};
+
+use crate::answer::InstantAnswerer;
+use crate::dispatch::{Catalogue, Directory, DispatchInput, Suggestion, suggest};
+use crate::domain::{AccessToken, NewRequest, RequestKind, TokenHash, TrackingNumber};
+use crate::settings::DispatchSettings;
+use crate::sla::{RESOLUTION_WORKING_DAYS, due_after_working_days};
+use crate::store::{Change, OutgoingMail, RequestRecord, RequestRow, Store, StoreError};
+
+/// Status codes of a request, with the Chinese the enterprise and the centre see.
+pub mod status {
+    /// 已即时答复: a consultation answered from the policy base.
+    pub const ANSWERED: &str = "answered";
+    /// 待派单: waiting for the centre.
+    pub const NEW: &str = "new";
+    /// 已派单: sent to the handling unit.
+    pub const DISPATCHED: &str = "dispatched";
+    /// 办理中: the unit accepted it.
+    pub const ACCEPTED: &str = "accepted";
+    /// 已提交解决方案: a plan with a committed date, for problems that take longer.
+    pub const PLANNED: &str = "planned";
+    /// 已申请销号: the unit reported the result.
+    pub const RESOLVED: &str = "resolved";
+
+    pub fn label(code: &str) -> &'static str {
+        match code {
+            ANSWERED => "已即时答复",
+            NEW => "待派单",
+            DISPATCHED => "已派单，等待承办单位受理",
+            ACCEPTED => "承办单位办理中",
+            PLANNED => "已提交解决方案",
+            RESOLVED => "已办理完毕，等待评价",
+            _ => "处理中",
+        }
+    }
+}
+
+/// A step could not be taken; the message is for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("邮件模板有误：{0}")]
+    Template(String),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("找不到承办单位“{0}”")]
+    UnknownUnit(String),
+}
+
+/// Everything the workflow needs, shared by the HTTP handlers.
+pub struct Forms {
+    pub store: Store,
+    pub directory: Directory,
+    pub catalogue: Catalogue,
+    pub dispatch: DispatchSettings,
+    pub answerer: Arc<dyn InstantAnswerer>,
+    /// Pages and e-mails (`site-templates/`).
+    pub templates: Arc<Tera>,
+    /// The `site` object every page template expects.
+    pub page_context: Context,
+    /// Public address for links in e-mails, ending without `/`.
+    pub public_url: String,
+    /// Server secret: idempotent submissions get the same tracking token back.
+    pub secret: Vec<u8>,
+}
+
+/// The outcome of an intake.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub row: RequestRow,
+    /// The tracking token, shown once (only its hash is stored).
+    pub token: String,
+    pub instant_answer: Option<serde_json::Value>,
+}
+
+/// What a handling unit does through its link.
+#[derive(Debug, Clone)]
+pub enum UnitAction {
+    /// 受理
+    Accept,
+    /// 进展情况
+    Progress { note: String },
+    /// 办理结果 = 申请销号 (附件4: 是否解决, 解决方式, 联系人及联系方式).
+    Resolve {
+        solved: bool,
+        method: String,
+        contact_name: String,
+        contact_phone: String,
+    },
+    /// 解决方案: a committed completion date and the reason for the delay.
+    Plan {
+        committed_date: NaiveDate,
+        reason: String,
+    },
+}
+
+/// A link token that grants one unit the right to act on one order.
+type HmacSha256 = Hmac<Sha256>;
+
+impl Forms {
+    /// The tracking token for a submission: random, or derived from the idempotency key with the server secret so
+    /// a retried submission gets the same link back without the token being stored.
+    fn tracking_token(&self, idempotency_key: Option<&str>) -> AccessToken {
+        match idempotency_key {
+            Some(key) => {
+                let mut mac =
+                    HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
+                mac.update(b"qihu-idempotency:");
+                mac.update(key.as_bytes());
+                AccessToken::from_bytes(&mac.finalize().into_bytes())
+            }
+            None => AccessToken::generate(),
+        }
+    }
+
+    pub fn tracking_url(&self, tracking_number: &str, token: &str) -> String {
+        format!("{}/track/{tracking_number}?token={token}", self.public_url)
+    }
+
+    pub fn unit_url(&self, tracking_number: &str, token: &str) -> String {
+        format!("{}/unit/{tracking_number}?token={token}", self.public_url)
+    }
+
+    /// Intake (受理). Notice §二(二)2: a consultation the policy base can answer is answered at once; everything
+    /// else becomes a work order for dispatch.
+    pub async fn submit(
+        &self,
+        request: &NewRequest,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Submitted, WorkflowError> {
+        if let Some(key) = idempotency_key
+            && let Some(row) = self.store.request_by_idempotency_key(key).await?
+        {
+            return Ok(self.replay(row, key));
+        }
+        let token = self.tracking_token(idempotency_key);
+        let instant = if request.kind == RequestKind::Consultation {
+            let answerer = Arc::clone(&self.answerer);
+            let question = request.description.as_str().to_owned();
+            tokio::task::spawn_blocking(move || answerer.answer(&question))
+                .await
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        let answered = instant.as_ref().is_some_and(|answer| answer.answered);
+        let record = RequestRecord {
+            token_hash: token.hash().as_str().to_owned(),
+            idempotency_key: idempotency_key.map(str::to_owned),
+            kind: request.kind.code().to_owned(),
+            channel: request.channel.code().to_owned(),
+            enterprise_name: request.enterprise_name.as_str().to_owned(),
+            credit_code: request
+                .credit_code
+                .as_ref()
+                .map(|code| code.as_str().to_owned()),
+            contact_name: request.contact_name.as_str().to_owned(),
+            contact_phone: request.contact_phone.as_str().to_owned(),
+            contact_email: request
+                .contact_email
+                .as_ref()
+                .map(|email| email.as_str().to_owned()),
+            town: request.town.as_str().to_owned(),
+            description: request.description.as_str().to_owned(),
+            suggested_department: request
+                .suggested_department
+                .as_ref()
+                .map(|text| text.as_str().to_owned()),
+            policy: request.policy.as_ref().map(|text| text.as_str().to_owned()),
+            status: if answered {
+                status::ANSWERED
+            } else {
+                status::NEW
+            }
+            .to_owned(),
+            instant_answer: instant.as_ref().map(|answer| answer.json.to_string()),
+            knowledge_gap: request.kind == RequestKind::Consultation && !answered,
+        };
+        let day = now.with_timezone(&Shanghai).date_naive();
+        let mut first = Change {
+            actor: format!("enterprise:{}", request.channel.code()),
+            kind: if answered { "answered" } else { "submitted" }.to_owned(),
+            payload: json!({
+                "kind": request.kind.code(),
+                "channel": request.channel.code(),
+                "instant_answer": instant.as_ref().map(|answer| &answer.json),
+            }),
+            ..Change::default()
+        };
+        let created = self
+            .store
+            .create_request(&record, day, now, &first, |day, sequence| {
+                TrackingNumber::new(day, sequence)
+                    .map(|number| number.to_string())
+                    .unwrap_or_else(|_| format!("QH{}-{sequence}", day.format("%Y%m%d")))
+            })
+            .await;
+        let (row, _) = match created {
+            Ok(created) => created,
+            // Two retries raced: the other one won; answer with its result.
+            Err(StoreError::Duplicate) if idempotency_key.is_some() => {
+                let key = idempotency_key.unwrap_or_default();
+                let row = self
+                    .store
+                    .request_by_idempotency_key(key)
+                    .await?
+                    .ok_or(StoreError::Duplicate)?;
+                return Ok(self.replay(row, key));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if let Some(email) = &row.contact_email {
+            first.mails = vec![self.mail(
+                email,
+                format!("【企业诉求】已受理：{}", row.tracking_number),
+                "email/received_enterprise",
+                &self.mail_context(&row, Some(token.as_str()), None)?,
+            )?];
+            self.store
+                .record(
+                    row.id,
+                    &Change {
+                        actor: "system".to_owned(),
+                        kind: "receipt_sent".to_owned(),
+                        mails: first.mails.clone(),
+                        ..Change::default()
+                    },
+                    now,
+                )
+                .await?;
+        }
+        let row = if answered {
+            row
+        } else {
+            self.after_intake(row, now).await?
+        };
+        Ok(Submitted {
+            row,
+            token: token.as_str().to_owned(),
+            instant_answer: instant.map(|answer| answer.json),
+        })
+    }
+
+    fn replay(&self, row: RequestRow, key: &str) -> Submitted {
+        let token = self.tracking_token(Some(key));
+        let instant_answer = row
+            .instant_answer
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok());
+        Submitted {
+            row,
+            token: token.as_str().to_owned(),
+            instant_answer,
+        }
+    }
+
+    /// A new work order: dispatched at once when automatic dispatch is on and the catalogue's match is clear,
+    /// otherwise left in the centre's queue (第一时间转办).
+    async fn after_intake(
+        &self,
+        row: RequestRow,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        let suggestion = self.suggest(&row);
+        if self.dispatch.auto && suggestion.clear {
+            return self
+                .dispatch(
+                    &row,
+                    &suggestion.lead_unit,
+                    &suggestion.co_units,
+                    "system:auto-dispatch",
+                    &suggestion.reason,
+                    now,
+                )
+                .await;
+        }
+        Ok(row)
+    }
+
+    /// The catalogue's suggestion for a request.
+    pub fn suggest(&self, row: &RequestRow) -> Suggestion {
+        let kind = row.kind.parse().unwrap_or(RequestKind::Help);
+        suggest(
+            &self.catalogue,
+            &self.directory,
+            DispatchInput {
+                kind,
+                description: &row.description,
+                suggested_department: row.suggested_department.as_deref(),
+                town: &row.town,
+            },
+            self.dispatch.local_first,
+        )
+    }
+
+    /// "没有解决我的问题，转人工办理": an answered consultation becomes a work order.
+    pub async fn escalate(
+        &self,
+        row: &RequestRow,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        if row.status != status::ANSWERED {
+            return Err(WorkflowError::NotAllowed("该诉求已在人工办理中".to_owned()));
+        }
+        self.store
+            .record(
+                row.id,
+                &Change {
+                    actor: "enterprise".to_owned(),
+                    kind: "escalated".to_owned(),
+                    payload: json!({ "reason": "即时答复未解决问题，转人工办理" }),
+                    status: Some(status::NEW.to_owned()),
+                    ..Change::default()
+                },
+                now,
+            )
+            .await?;
+        let row = self.reload(row.id).await?;
+        self.after_intake(row, now).await
+    }
+
+    async fn reload(&self, id: i64) -> Result<RequestRow, WorkflowError> {
+        Ok(self
+            .store
+            .request_by_id(id)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?)
+    }
+
+    /// Dispatch (派单): names the first-responsible unit and co-handlers, sets the deadline, and e-mails the
+    /// units' handlers (copying the leader in charge), with a link to act, and the enterprise its tracking link.
+    pub async fn dispatch(
+        &self,
+        row: &RequestRow,
+        lead_unit: &str,
+        co_units: &[String],
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        if !matches!(row.status.as_str(), status::NEW | status::DISPATCHED) {
+            return Err(WorkflowError::NotAllowed(format!(
+                "当前状态为“{}”，不能派单",
+                status::label(&row.status)
+            )));
+        }
+        let lead = self
+            .directory
+            .unit(lead_unit)
+            .ok_or_else(|| WorkflowError::UnknownUnit(lead_unit.to_owned()))?;
+        let mut co = Vec::new();
+        for unit in co_units.iter().filter(|unit| unit.as_str() != lead_unit) {
+            co.push(
+                self.directory
+                    .unit(unit)
+                    .ok_or_else(|| WorkflowError::UnknownUnit(unit.clone()))?,
+            );
+        }
+        // Notice §二(三): solve and report within 5 working days of receiving the order.
+        let due = due_after_working_days(now, RESOLUTION_WORKING_DAYS);
+        let expires = due + Duration::days(self.dispatch.link_days);
+        let mut mails = Vec::new();
+        let mut unit_tokens = Vec::new();
+        for (unit, role) in
+            std::iter::once((lead, "lead")).chain(co.iter().map(|unit| (*unit, "co")))
+        {
+            let token = AccessToken::generate();
+            unit_tokens.push((unit.id.clone(), token.hash().as_str().to_owned(), expires));
+            let mut context = self.mail_context(row, None, Some(due))?;
+            context.insert("unit", unit);
+            context.insert("role", role);
+            context.insert("lead_unit", lead);
+            context.insert("co_units", &co);
+            context.insert(
+                "action_url",
+                &self.unit_url(&row.tracking_number, token.as_str()),
+            );
+            context.insert("reason", reason);
+            let subject = format!(
+                "【企业诉求工单】{}：{}（{}前办结）",
+                row.tracking_number,
+                row.enterprise_name,
+                due.with_timezone(&Shanghai).format("%Y年%-m月%-d日")
+            );
+            let mut recipients: Vec<String> = unit.handlers.clone();
+            // Notice §二(二): the leader in charge is informed of the dispatch (cc).
+            if let Some(leader) = unit
+                .leader
+                .as_deref()
+                .and_then(|id| self.directory.leader(id))
+            {
+                recipients.push(leader.email.clone());
+            }
+            recipients.dedup();
+            for recipient in recipients {
+                mails.push(self.mail(
+                    &recipient,
+                    subject.clone(),
+                    "email/dispatched_unit",
+                    &context,
+                )?);
+            }
+        }
+        if let Some(email) = &row.contact_email {
+            let mut context = self.mail_context(row, None, Some(due))?;
+            context.insert("lead_unit", lead);
+            mails.push(self.mail(
+                email,
+                format!(
+                    "【企业诉求】{} 已转{}办理",
+                    row.tracking_number,
+                    lead.display_name()
+                ),
+                "email/dispatched_enterprise",
+                &context,
+            )?);
+        }
+        let co_ids: Vec<String> = co.iter().map(|unit| unit.id.clone()).collect();
+        self.store
+            .record(
+                row.id,
+                &Change {
+                    actor: actor.to_owned(),
+                    kind: "dispatched".to_owned(),
+                    payload: json!({
+                        "lead_unit": lead.id,
+                        "co_units": co_ids,
+                        "due_at": due,
+                        "reason": reason,
+                        "deadline_rule": "5个工作日（周一至周五）",
+                    }),
+                    status: Some(status::DISPATCHED.to_owned()),
+                    lead_unit: Some(lead.id.clone()),
+                    co_units: Some(co_ids),
+                    due_at: Some(due),
+                    mails,
+                    unit_tokens,
+                },
+                now,
+            )
+            .await?;
+        self.reload(row.id).await
+    }
+
+    /// A handling unit acts through its link. Co-handlers add contributions; only the first-responsible unit
+    /// accepts, reports the result or submits a plan (notice §二(二)3: 首接负责).
+    pub async fn unit_action(
+        &self,
+        row: &RequestRow,
+        unit_id: &str,
+        action: &UnitAction,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        let is_lead = row.lead_unit.as_deref() == Some(unit_id);
+        let open = matches!(
+            row.status.as_str(),
+            status::DISPATCHED | status::ACCEPTED | status::PLANNED
+        );
+        if !open {
+            return Err(WorkflowError::NotAllowed(format!(
+                "当前状态为“{}”，不能再操作",
+                status::label(&row.status)
+            )));
+        }
+        let actor = format!("unit:{unit_id}");
+        let change = match action {
+            UnitAction::Progress { note } => Change {
+                actor,
+                kind: if is_lead { "progress" } else { "contribution" }.to_owned(),
+                payload: json!({ "note": note }),
+                ..Change::default()
+            },
+            _ if !is_lead => {
+                return Err(WorkflowError::NotAllowed(
+                    "协办单位可以补充办理情况，受理、反馈结果和提交方案由首接单位负责".to_owned(),
+                ));
+            }
+            UnitAction::Accept => Change {
+                actor,
+                kind: "accepted".to_owned(),
+                status: Some(status::ACCEPTED.to_owned()),
+                ..Change::default()
+            },
+            UnitAction::Resolve {
+                solved,
+                method,
+                contact_name,
+                contact_phone,
+            } => {
+                let mut mails = Vec::new();
+                if let Some(email) = &row.contact_email {
+                    let mut context = self.mail_context(row, None, row.due_at)?;
+                    context.insert("solved", solved);
+                    context.insert("method", method);
+                    context.insert("unit", &self.directory.unit(unit_id));
+                    mails.push(self.mail(
+                        email,
+                        format!("【企业诉求】{} 已办理完毕", row.tracking_number),
+                        "email/resolved_enterprise",
+                        &context,
+                    )?);
+                }
+                Change {
+                    actor,
+                    kind: "resolved".to_owned(),
+                    payload: json!({
+                        "solved": solved,
+                        "method": method,
+                        "contact_name": contact_name,
+                        "contact_phone": contact_phone,
+                    }),
+                    status: Some(status::RESOLVED.to_owned()),
+                    mails,
+                    ..Change::default()
+                }
+            }
+            UnitAction::Plan {
+                committed_date,
+                reason,
+            } => Change {
+                actor,
+                kind: "plan_submitted".to_owned(),
+                payload: json!({ "committed_date": committed_date, "reason": reason }),
+                status: Some(status::PLANNED.to_owned()),
+                ..Change::default()
+            },
+        };
+        self.store.record(row.id, &change, now).await?;
+        self.reload(row.id).await
+    }
+
+    /// Checks a presented tracking token against the stored hash, in constant time.
+    pub fn tracking_token_matches(row: &RequestRow, presented: &str) -> bool {
+        !presented.is_empty()
+            && TokenHash::from_stored(&row.token_hash)
+                .is_ok_and(|stored| TokenHash::of_presented(presented).matches(&stored))
+    }
+
+    fn mail_context(
+        &self,
+        row: &RequestRow,
+        tracking_token: Option<&str>,
+        due: Option<DateTime<Utc>>,
+    ) -> Result<Context, WorkflowError> {
+        let mut context = self.page_context.clone();
+        context.insert("request", &MailRequest::of(row));
+        if let Some(token) = tracking_token {
+            context.insert(
+                "tracking_url",
+                &self.tracking_url(&row.tracking_number, token),
+            );
+        }
+        if let Some(due) = due {
+            context.insert(
+                "due",
+                &due.with_timezone(&Shanghai)
+                    .format("%Y年%-m月%-d日 %H:%M")
+                    .to_string(),
+            );
+        }
+        Ok(context)
+    }
+
+    fn mail(
+        &self,
+        recipient: &str,
+        subject: String,
+        template: &str,
+        context: &Context,
+    ) -> Result<OutgoingMail, WorkflowError> {
+        let render = |extension: &str| {
+            self.templates
+                .render(&format!("{template}.{extension}"), context)
+                .map_err(|error| {
+                    WorkflowError::Template(format!("{template}.{extension}：{error:?}"))
+                })
+        };
+        Ok(OutgoingMail {
+            recipient: recipient.to_owned(),
+            subject,
+            text_body: render("txt")?,
+            html_body: render("html")?,
+        })
+    }
+}
+
+/// What e-mail templates see of a request.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailRequest<'a> {
+    pub tracking_number: &'a str,
+    pub kind: &'static str,
+    pub enterprise_name: &'a str,
+    pub credit_code: Option<&'a str>,
+    pub contact_name: &'a str,
+    pub contact_phone: &'a str,
+    pub contact_email: Option<&'a str>,
+    pub town: &'a str,
+    pub description: &'a str,
+    pub suggested_department: Option<&'a str>,
+    pub policy: Option<&'a str>,
+    pub status: &'static str,
+    pub submitted_at: String,
+}
+
+impl<'a> MailRequest<'a> {
+    pub fn of(row: &'a RequestRow) -> MailRequest<'a> {
+        MailRequest {
+            tracking_number: &row.tracking_number,
+            kind: row
+                .kind
+                .parse::<RequestKind>()
+                .map_or("诉求", RequestKind::label),
+            enterprise_name: &row.enterprise_name,
+            credit_code: row.credit_code.as_deref(),
+            contact_name: &row.contact_name,
+            contact_phone: &row.contact_phone,
+            contact_email: row.contact_email.as_deref(),
+            town: &row.town,
+            description: &row.description,
+            suggested_department: row.suggested_department.as_deref(),
+            policy: row.policy.as_deref(),
+            status: status::label(&row.status),
+            submitted_at: row
+                .created_at
+                .with_timezone(&Shanghai)
+                .format("%Y年%-m月%-d日 %H:%M")
+                .to_string(),
+        }
+    }
+}
