@@ -192,7 +192,7 @@ impl Forms {
             knowledge_gap: request.kind == RequestKind::Consultation && !answered,
         };
         let day = now.with_timezone(&Shanghai).date_naive();
-        let mut first = Change {
+        let first = Change {
             actor: format!("enterprise:{}", request.channel.code()),
             kind: if answered { "answered" } else { "submitted" }.to_owned(),
             payload: json!({
@@ -202,16 +202,35 @@ impl Forms {
             }),
             ..Change::default()
         };
+        // The receipt (受理回执) goes into the outbox in the intake's own transaction.
+        let receipt = |row: &RequestRow| -> Result<Vec<OutgoingMail>, WorkflowError> {
+            let Some(email) = &row.contact_email else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![self.mail(
+                email,
+                format!("【企业诉求】已受理：{}", row.tracking_number),
+                "email/received_enterprise",
+                &self.mail_context(row, Some(token.as_str()), None)?,
+            )?])
+        };
         let created = self
             .store
-            .create_request(&record, day, now, &first, |day, sequence| {
-                TrackingNumber::new(day, sequence)
-                    .map(|number| number.to_string())
-                    .unwrap_or_else(|_| format!("QH{}-{sequence}", day.format("%Y%m%d")))
-            })
+            .create_request(
+                &record,
+                day,
+                now,
+                &first,
+                |day, sequence| {
+                    TrackingNumber::new(day, sequence)
+                        .map(|number| number.to_string())
+                        .unwrap_or_else(|_| format!("QH{}-{sequence}", day.format("%Y%m%d")))
+                },
+                receipt,
+            )
             .await;
         let (row, _) = match created {
-            Ok(created) => created,
+            Ok(created) => created?,
             // Two retries raced: the other one won; answer with its result.
             Err(StoreError::Duplicate) if idempotency_key.is_some() => {
                 let key = idempotency_key.unwrap_or_default();
@@ -224,26 +243,6 @@ impl Forms {
             }
             Err(error) => return Err(error.into()),
         };
-        if let Some(email) = &row.contact_email {
-            first.mails = vec![self.mail(
-                email,
-                format!("【企业诉求】已受理：{}", row.tracking_number),
-                "email/received_enterprise",
-                &self.mail_context(&row, Some(token.as_str()), None)?,
-            )?];
-            self.store
-                .record(
-                    row.id,
-                    &Change {
-                        actor: "system".to_owned(),
-                        kind: "receipt_sent".to_owned(),
-                        mails: first.mails.clone(),
-                        ..Change::default()
-                    },
-                    now,
-                )
-                .await?;
-        }
         let row = if answered {
             row
         } else {

@@ -195,15 +195,17 @@ impl Store {
     }
 
     /// Creates a request with its tracking number (numbered per Shanghai day), its first event and the mails
-    /// that event causes, in one transaction. A repeated idempotency key returns [`StoreError::Duplicate`].
-    pub async fn create_request(
+    /// that event causes (`mails` sees the new request, e.g. for the receipt with its tracking number), in one
+    /// transaction. A repeated idempotency key returns [`StoreError::Duplicate`].
+    pub async fn create_request<E>(
         &self,
         record: &RequestRecord,
         day: NaiveDate,
         now: DateTime<Utc>,
         first: &Change,
         tracking_number: impl Fn(NaiveDate, u32) -> String,
-    ) -> Result<(RequestRow, i64), StoreError> {
+        mails: impl FnOnce(&RequestRow) -> Result<Vec<OutgoingMail>, E>,
+    ) -> Result<Result<(RequestRow, i64), E>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let day_text = day.format("%Y-%m-%d").to_string();
         let sequence: i64 = sqlx::query_scalar(
@@ -243,13 +245,42 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(StoreError::from_insert)?;
-        let event_id = Self::write_change(&mut tx, id, first, now).await?;
+        let row = RequestRow {
+            id,
+            tracking_number: number,
+            token_hash: record.token_hash.clone(),
+            kind: record.kind.clone(),
+            channel: record.channel.clone(),
+            enterprise_name: record.enterprise_name.clone(),
+            credit_code: record.credit_code.clone(),
+            contact_name: record.contact_name.clone(),
+            contact_phone: record.contact_phone.clone(),
+            contact_email: record.contact_email.clone(),
+            town: record.town.clone(),
+            description: record.description.clone(),
+            suggested_department: record.suggested_department.clone(),
+            policy: record.policy.clone(),
+            status: record.status.clone(),
+            instant_answer: record.instant_answer.clone(),
+            knowledge_gap: record.knowledge_gap,
+            lead_unit: None,
+            co_units: Vec::new(),
+            due_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mails = match mails(&row) {
+            Ok(mails) => mails,
+            // Nothing is written when the mails cannot be made (the transaction is dropped).
+            Err(error) => return Ok(Err(error)),
+        };
+        let first = Change {
+            mails,
+            ..first.clone()
+        };
+        let event_id = Self::write_change(&mut tx, id, &first, now).await?;
         tx.commit().await?;
-        let row = self
-            .request_by_id(id)
-            .await?
-            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
-        Ok((row, event_id))
+        Ok(Ok((row, event_id)))
     }
 
     /// Records `change` on request `request_id`: the event, the new state and the outbox rows, atomically.
