@@ -431,23 +431,29 @@ pub fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("网站或检索索引不存在，先生成一次");
         build::build(&settings.site, &options)?;
     }
-    let state = Arc::new(AppState::open(settings)?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
+        let app = App::open(settings).await?;
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         let local: SocketAddr = listener.local_addr()?;
         println!(
             "政策超市已启动：http://{local}{}",
-            state.settings.site.base_path()
+            app.state.settings.site.base_path()
         );
         if args.watch {
-            watch(Arc::clone(&state), options)?;
+            watch(Arc::clone(&app.state), options)?;
         }
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        let poll = Duration::from_secs(app.state.settings.mail.poll_seconds.max(1));
+        qihu_forms::mail::spawn_worker(app.store.clone(), app.mailer.clone(), poll);
+        axum::serve(
+            listener,
+            app.router()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -42,10 +42,12 @@ impl StoreError {
     }
 }
 
-/// The database handle, cheap to clone.
+/// The database handle, cheap to clone. Writes go through one connection, so concurrent submissions queue in
+/// order instead of retrying on SQLite's lock (which makes for long tail latencies); reads use a pool.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 /// A request to insert, already validated.
@@ -151,6 +153,29 @@ pub struct OutboxCounts {
     pub dead: i64,
 }
 
+/// A console user (工作台用户): centre staff or a leader. The password hash never leaves the store's callers.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the centre's list of requests is narrowed to; `None` (or empty) means "any".
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<String>,
+    /// A unit that leads or co-handles the order.
+    pub unit: Option<String>,
+    /// Words found in the tracking number, the enterprise's name or the description.
+    pub query: Option<String>,
+    pub kind: Option<String>,
+}
+
 fn to_text(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -186,12 +211,16 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("src/store/migrations").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("src/store/migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, writer })
     }
 
     /// Creates a request with its tracking number (numbered per Shanghai day), its first event and the mails
@@ -206,7 +235,7 @@ impl Store {
         tracking_number: impl Fn(NaiveDate, u32) -> String,
         mails: impl FnOnce(&RequestRow) -> Result<Vec<OutgoingMail>, E>,
     ) -> Result<Result<(RequestRow, i64), E>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let day_text = day.format("%Y-%m-%d").to_string();
         let sequence: i64 = sqlx::query_scalar(
             "INSERT INTO daily_sequence (day, last) VALUES (?1, 1)
@@ -290,7 +319,7 @@ impl Store {
         change: &Change,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let event_id = Self::write_change(&mut tx, request_id, change, now).await?;
         tx.commit().await?;
         Ok(event_id)
@@ -531,7 +560,7 @@ impl Store {
         sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE id = ?1")
             .bind(id)
             .bind(to_text(now))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -548,7 +577,7 @@ impl Store {
         .bind(id)
         .bind(to_text(next_attempt))
         .bind(error)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -557,7 +586,7 @@ impl Store {
         sqlx::query("UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")
             .bind(id)
             .bind(error)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -577,5 +606,170 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow, sqlx::Error> {
+        Ok(UserRow {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            password_hash: row.try_get("password_hash")?,
+            role: row.try_get("role")?,
+            created_at: from_text(&row.try_get::<String, _>("created_at")?),
+        })
+    }
+
+    /// Adds a console user; a username that exists already is [`StoreError::Duplicate`].
+    pub async fn create_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        role: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, password_hash, role, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        )
+        .bind(username)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(role)
+        .bind(to_text(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from_insert)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = ?1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Self::user_from_row).transpose()?)
+    }
+
+    /// Opens a console session (only the hash of its token is kept) and drops the sessions that have expired.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+            .bind(to_text(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(to_text(expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user of a session that has not expired, with the session's CSRF token.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserRow, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.*, sessions.csrf_token FROM sessions JOIN users ON users.id = sessions.user_id
+             WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
+        )
+        .bind(token_hash)
+        .bind(to_text(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let csrf_token: String = row.try_get("csrf_token")?;
+        Ok(Some((Self::user_from_row(&row)?, csrf_token)))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The `WHERE` clause of a [`RequestFilter`]; its parameters are bound by [`Store::bind_filter`] in the same
+    /// order (status, kind, unit twice, query three times).
+    const FILTER_WHERE: &'static str = "WHERE (?1 IS NULL OR status = ?1)
+           AND (?2 IS NULL OR kind = ?2)
+           AND (?3 IS NULL OR lead_unit = ?3
+                OR EXISTS (SELECT 1 FROM json_each(requests.co_units) WHERE json_each.value = ?3))
+           AND (?4 IS NULL OR tracking_number LIKE ?4 ESCAPE '\\' OR enterprise_name LIKE ?4 ESCAPE '\\'
+                OR description LIKE ?4 ESCAPE '\\')";
+
+    fn bind_filter<'q>(
+        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        filter: &RequestFilter,
+    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+        let given = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        // LIKE pattern: the words as typed, with `%`, `_` and the escape character itself taken literally.
+        let pattern = given(&filter.query).map(|query| {
+            let escaped = query
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        query
+            .bind(given(&filter.status))
+            .bind(given(&filter.kind))
+            .bind(given(&filter.unit))
+            .bind(pattern)
+    }
+
+    /// One page of requests matching `filter`, newest first (the centre's list of every order).
+    pub async fn requests_page(
+        &self,
+        filter: &RequestFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM requests {} ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6",
+            Self::FILTER_WHERE
+        );
+        let rows = Self::bind_filter(sqlx::query(&sql), filter)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(Self::request_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// How many requests match `filter`.
+    pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) AS n FROM requests {}", Self::FILTER_WHERE);
+        let row = Self::bind_filter(sqlx::query(&sql), filter)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
     }
 }
