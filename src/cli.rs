@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +38,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// 生成合成政策语料（用于性能测试）
     GenCorpus(GenCorpusArgs),
+    /// 管理推进中心工作台的用户
+    User(UserArgs),
 }
 
 #[derive(Debug, Args)]
@@ -143,4 +145,37 @@ pub struct GenCorpusArgs {
     /// 随机种子：相同种子生成相同语料
     #[arg(long, default_value_t = 2022)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// 创建工作台用户；密码取自环境变量 QIHU_PASSWORD，未设置时在终端输入两次（不回显）
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// 用户名（2 到 32 个英文字母、数字或 . _ -）
+    pub username: String,
+    /// 角色：centre（推进中心，可派单）或 leader（领导，只读）
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// 显示名称（默认与用户名相同）
+    #[arg(long, value_name = "显示名称")]
+    pub name: Option<String>,
+}
+
+/// 工作台角色 (the console's roles), as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// 推进中心：可以派单、改派
+    Centre,
+    /// 领导：只能查看
+    Leader,
 }

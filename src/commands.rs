@@ -11,7 +11,8 @@ use chrono_tz::Asia::Shanghai;
 
 use crate::build::{self, BuildError, BuildOptions};
 use crate::cli::{
-    AskArgs, BuildArgs, CheckArgs, Cli, Command, EvalArgs, GenCorpusArgs, SearchArgs,
+    AskArgs, BuildArgs, CheckArgs, Cli, Command, EvalArgs, GenCorpusArgs, RoleArg, SearchArgs,
+    UserAddArgs, UserArgs, UserCommand,
 };
 use crate::config::Settings;
 use crate::policy::{self, Diagnostic};
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval(&settings, args),
         Command::Serve(args) => serve::run(settings, args),
         Command::GenCorpus(args) => gen_corpus(args),
+        Command::User(args) => user(&settings, args),
     }
 }
 
@@ -279,5 +281,75 @@ fn gen_corpus(args: GenCorpusArgs) -> anyhow::Result<ExitCode> {
     let written = synthetic::write_corpus(&args.out, args.count, args.seed)
         .with_context(|| format!("写入合成语料到 {} 失败", args.out.display()))?;
     println!("已生成 {written} 篇合成政策到 {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user(settings: &Settings, args: UserArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        UserCommand::Add(args) => add_user(settings, args),
+    }
+}
+
+/// The environment variable a script sets to give the new user's password without a terminal.
+const PASSWORD_VARIABLE: &str = "QIHU_PASSWORD";
+
+/// The new user's password: from `QIHU_PASSWORD`, or typed twice on the terminal without echo.
+fn new_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var(PASSWORD_VARIABLE) {
+        return Ok(password);
+    }
+    let prompt = format!(
+        "请输入新用户的密码（至少 {} 个字符）：",
+        qihu_forms::console::MIN_PASSWORD_CHARS
+    );
+    let password = rpassword::prompt_password(prompt).with_context(|| {
+        format!("无法从终端读取密码；在脚本中使用时请设置环境变量 {PASSWORD_VARIABLE}")
+    })?;
+    qihu_forms::console::check_password(&password)?;
+    let again = rpassword::prompt_password("请再输入一次：").context("无法从终端读取密码")?;
+    if again != password {
+        anyhow::bail!("两次输入的密码不一致，用户未创建，请重新运行命令");
+    }
+    Ok(password)
+}
+
+/// `qihu user add`: creates a console user (工作台用户) in the configured database.
+fn add_user(settings: &Settings, args: UserAddArgs) -> anyhow::Result<ExitCode> {
+    use qihu_forms::console::{self, AccountError, Role};
+    let role = match args.role {
+        RoleArg::Centre => Role::Centre,
+        RoleArg::Leader => Role::Leader,
+    };
+    // Check what can be checked before asking for the password.
+    let username = console::normalise_username(&args.username)?;
+    let password = new_password()?;
+    console::check_password(&password)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")?;
+    let database_url = &settings.storage.database_url;
+    let created = runtime.block_on(async {
+        let store = qihu_forms::store::Store::connect(database_url)
+            .await
+            .with_context(|| format!("打开数据库 {database_url} 失败"))?;
+        match console::create_user(
+            &store,
+            &username,
+            args.name.as_deref(),
+            &password,
+            role,
+            Utc::now(),
+        )
+        .await
+        {
+            Err(AccountError::DuplicateUsername(name)) => Err(anyhow::anyhow!(
+                "用户名“{name}”已存在，未创建新用户；请换一个用户名"
+            )),
+            other => Ok(other?),
+        }
+    })?;
+    tracing::debug!(id = created, "已创建工作台用户");
+    println!("已创建用户 {username}（角色：{}）", role.label());
     Ok(ExitCode::SUCCESS)
 }

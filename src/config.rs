@@ -165,6 +165,32 @@ mod tests {
 
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type.
+    fn mail_and_dispatch_settings_come_from_the_environment_too() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("qihu.toml", "[dispatch]\nauto = false\n")?;
+            jail.set_env(
+                "QIHU_MAIL__SMTP_URL",
+                "smtp://mailer:s3cret@mail.example:587?tls=required",
+            );
+            jail.set_env("QIHU_DISPATCH__AUTO", "true");
+            jail.set_env("QIHU_STORAGE__DATABASE_URL", "sqlite:///srv/qihu/qihu.db");
+            let settings = Settings::load(None).expect("settings load");
+            assert_eq!(
+                settings.mail.smtp_url.as_deref(),
+                Some("smtp://mailer:s3cret@mail.example:587?tls=required")
+            );
+            assert!(settings.dispatch.auto);
+            assert_eq!(settings.storage.database_url, "sqlite:///srv/qihu/qihu.db");
+            assert!(
+                !format!("{settings:?}").contains("s3cret"),
+                "secrets stay out of logs"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type.
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -105,6 +105,8 @@ pub enum UnitAction {
         committed_date: NaiveDate,
         reason: String,
     },
+    /// 报推进中心: a town or the zone cannot solve it at its level and hands it to the centre (notice §二(二)).
+    Forward { reason: String },
 }
 
 /// A link token that grants one unit the right to act on one order.
@@ -525,6 +527,25 @@ impl Forms {
                     }),
                     status: Some(status::RESOLVED.to_owned()),
                     mails,
+                    ..Change::default()
+                }
+            }
+            UnitAction::Forward { reason } => {
+                let is_local = self
+                    .directory
+                    .unit(unit_id)
+                    .is_some_and(|unit| unit.kind != crate::dispatch::UnitKind::Department);
+                if !is_local {
+                    return Err(WorkflowError::NotAllowed(
+                        "只有属地镇街或开发区可以把本级不能解决的问题报推进中心".to_owned(),
+                    ));
+                }
+                // Notice §二(二): what the local level cannot solve goes to the centre for dispatch.
+                Change {
+                    actor,
+                    kind: "forwarded".to_owned(),
+                    payload: json!({ "reason": reason }),
+                    status: Some(status::NEW.to_owned()),
                     ..Change::default()
                 }
             }

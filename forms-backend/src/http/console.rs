@@ -6,7 +6,7 @@
 //! login page. Every POST carries the session's CSRF token, and only the centre's role may change anything.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -24,12 +24,12 @@ use tera::Context;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::tracking::{TimelineEntry, shanghai, timeline_entry, unit_ref};
-use super::{AppError, FormsState, RateLimiter, cookie, render_page};
-use crate::console::{self, Role, SignedIn};
+use super::{AppError, FormsState, RateLimiter, client_address, cookie, form_pairs, render_page};
+use crate::console::{self, SignedIn};
 use crate::dispatch::UnitKind;
 use crate::domain::{AccessToken, Channel, RequestKind};
 use crate::store::{EventRow, RequestFilter, RequestRow};
-use crate::workflow::{Forms, status};
+use crate::workflow::{Forms, MailRequest, status};
 
 /// The session cookie; it is sent only to the console's paths.
 pub const SESSION_COOKIE: &str = "qihu_session";
@@ -39,8 +39,9 @@ const LOGIN_CSRF_COOKIE: &str = "qihu_console_login";
 const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
 /// Orders per page of the list of every order.
 pub const PAGE_SIZE: i64 = 50;
-/// Requests shown in the queue at once (oldest first; the rest appear as these are dispatched).
-const QUEUE_LIMIT: i64 = 200;
+/// Requests shown in the queue at once, each with its dispatch form (oldest first; the rest appear as these are
+/// dispatched, and all of them in the list filtered by status).
+const QUEUE_LIMIT: i64 = 50;
 /// Knowledge gaps shown, newest first.
 const KNOWLEDGE_GAP_LIMIT: i64 = 200;
 /// The one answer for a failed login, whether or not the user exists.
@@ -67,7 +68,7 @@ pub fn router(app: Arc<FormsState>) -> Router {
         app,
         login_limiter: RateLimiter::new(LOGIN_ATTEMPTS_PER_MINUTE),
     });
-    Router::new()
+    let router = Router::new()
         .route("/console", get(queue_page))
         .route("/console/", get(queue_page))
         .route("/console/login", get(login_page).post(login))
@@ -83,25 +84,22 @@ pub fn router(app: Arc<FormsState>) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
+        ));
+    let headers = [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; form-action 'self'",
-            ),
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
         ))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -127,8 +125,7 @@ impl FromRequestParts<Arc<ConsoleState>> for Staff {
                     .uri
                     .path_and_query()
                     .map_or("/console", |path| path.as_str());
-                let location = if parts.method == axum::http::Method::GET && wanted != "/console"
-                {
+                let location = if parts.method == axum::http::Method::GET && wanted != "/console" {
                     format!(
                         "/console/login?{}",
                         serde_urlencoded::to_string([("next", wanted)]).unwrap_or_default()
@@ -208,14 +205,6 @@ fn message_page(forms: &Forms, staff: Option<&Staff>, error: AppError) -> Respon
     render_page(forms, "console/message.html", &context, status)
 }
 
-/// The client's address, for the login limiter.
-fn client_address(connect: Option<Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
-    connect.map_or(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(address))| address.ip(),
-    )
-}
-
 /// `Secure` when the console is served over HTTPS, so the session never travels in clear text.
 fn secure_attribute(forms: &Forms) -> &'static str {
     if forms.public_url.starts_with("https://") {
@@ -229,21 +218,6 @@ fn set_cookie(response: &mut Response, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-}
-
-/// Reads a form body as name-value pairs (repeated names, such as co-units, are kept).
-fn form_pairs(body: &Bytes) -> Result<Vec<(String, String)>, AppError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|_| AppError::BadRequest("无法识别提交的表单".to_owned()))?;
-    if pairs
-        .iter()
-        .any(|(key, value)| key.contains('\u{FFFD}') || value.contains('\u{FFFD}'))
-    {
-        return Err(AppError::BadRequest(
-            "提交的内容不是有效的 UTF-8 编码文字".to_owned(),
-        ));
-    }
-    Ok(pairs)
 }
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -398,7 +372,8 @@ async fn logout(
     body: Bytes,
 ) -> Response {
     let forms = state.forms();
-    let checked = form_pairs(&body).and_then(|pairs| staff.carries_csrf(field(&pairs, "csrf_token")));
+    let checked =
+        form_pairs(&body).and_then(|pairs| staff.carries_csrf(field(&pairs, "csrf_token")));
     if let Err(error) = checked {
         return message_page(forms, Some(&staff), error);
     }
@@ -423,30 +398,19 @@ fn shanghai_date(at: DateTime<Utc>) -> String {
     at.with_timezone(&Shanghai).format("%Y-%m-%d").to_string()
 }
 
-/// A request as the console shows it: every field, with Chinese labels and unit names.
+/// A request as the console shows it: every field the e-mails show (with Chinese labels: `kind`, `status`,
+/// `submitted_at`), plus the channel, the units by name and the deadline.
 #[derive(Debug, Serialize)]
 struct OrderView<'a> {
-    tracking_number: &'a str,
-    kind_label: &'static str,
+    #[serde(flatten)]
+    request: MailRequest<'a>,
     channel_label: &'static str,
-    status: &'a str,
-    status_label: &'static str,
-    enterprise_name: &'a str,
-    credit_code: Option<&'a str>,
-    contact_name: &'a str,
-    contact_phone: &'a str,
-    contact_email: Option<&'a str>,
-    town: &'a str,
-    description: &'a str,
-    suggested_department: Option<&'a str>,
-    policy: Option<&'a str>,
     knowledge_gap: bool,
     lead_unit: Option<String>,
     co_units: Vec<String>,
     due_label: Option<String>,
     /// The deadline has passed and the order is still open.
     overdue: bool,
-    submitted_label: String,
     submitted_date: String,
     updated_label: String,
 }
@@ -460,23 +424,8 @@ fn is_open(row: &RequestRow) -> bool {
 
 fn order_view<'a>(forms: &Forms, row: &'a RequestRow, now: DateTime<Utc>) -> OrderView<'a> {
     OrderView {
-        tracking_number: &row.tracking_number,
-        kind_label: row
-            .kind
-            .parse::<RequestKind>()
-            .map_or("诉求", RequestKind::label),
+        request: MailRequest::of(row),
         channel_label: row.channel.parse::<Channel>().map_or("", Channel::label),
-        status: &row.status,
-        status_label: status::label(&row.status),
-        enterprise_name: &row.enterprise_name,
-        credit_code: row.credit_code.as_deref(),
-        contact_name: &row.contact_name,
-        contact_phone: &row.contact_phone,
-        contact_email: row.contact_email.as_deref(),
-        town: &row.town,
-        description: &row.description,
-        suggested_department: row.suggested_department.as_deref(),
-        policy: row.policy.as_deref(),
         knowledge_gap: row.knowledge_gap,
         lead_unit: row.lead_unit.as_deref().map(|id| unit_ref(forms, id).name),
         co_units: row
@@ -486,7 +435,6 @@ fn order_view<'a>(forms: &Forms, row: &'a RequestRow, now: DateTime<Utc>) -> Ord
             .collect(),
         due_label: row.due_at.map(shanghai),
         overdue: is_open(row) && row.due_at.is_some_and(|due| due < now),
-        submitted_label: shanghai(row.created_at),
         submitted_date: shanghai_date(row.created_at),
         updated_label: shanghai(row.updated_at),
     }
@@ -602,12 +550,37 @@ fn actor_label(forms: &Forms, actor: &str) -> String {
     }
 }
 
+/// The order in which an event's details are shown; fields not listed follow, by name.
+const DETAIL_ORDER: [&str; 14] = [
+    "lead_unit",
+    "co_units",
+    "due_at",
+    "deadline_rule",
+    "reason",
+    "kind",
+    "channel",
+    "instant_answer",
+    "note",
+    "solved",
+    "method",
+    "contact_name",
+    "contact_phone",
+    "committed_date",
+];
+
 /// Every field of an event's payload, with Chinese names and unit names in place of ids.
 fn event_details(forms: &Forms, payload: &serde_json::Value) -> Vec<EventDetail> {
     use serde_json::Value;
     let Some(fields) = payload.as_object() else {
         return Vec::new();
     };
+    let mut fields: Vec<(&String, &Value)> = fields.iter().collect();
+    fields.sort_by_key(|(key, _)| {
+        DETAIL_ORDER
+            .iter()
+            .position(|known| known == key)
+            .unwrap_or(DETAIL_ORDER.len())
+    });
     let text = |value: &Value| match value {
         Value::String(text) => text.clone(),
         Value::Bool(true) => "是".to_owned(),
@@ -615,7 +588,7 @@ fn event_details(forms: &Forms, payload: &serde_json::Value) -> Vec<EventDetail>
         other => other.to_string(),
     };
     fields
-        .iter()
+        .into_iter()
         .filter(|(_, value)| !value.is_null())
         .map(|(key, value)| {
             let (name, value) = match key.as_str() {
@@ -986,11 +959,11 @@ struct DispatchChoice {
     back_to_queue: bool,
 }
 
-fn read_dispatch(
-    pairs: &[(String, String)],
-    redispatch: bool,
-) -> Result<DispatchChoice, AppError> {
-    let lead_unit = field(pairs, "lead_unit").unwrap_or_default().trim().to_owned();
+fn read_dispatch(pairs: &[(String, String)], redispatch: bool) -> Result<DispatchChoice, AppError> {
+    let lead_unit = field(pairs, "lead_unit")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     if lead_unit.is_empty() {
         return Err(AppError::BadRequest("请选择首接单位".to_owned()));
     }
@@ -1087,7 +1060,12 @@ async fn knowledge_gaps_page(State(state): State<Arc<ConsoleState>>, staff: Staf
     let mut context = page_context(forms, Some(&staff), "知识缺口");
     context.insert("gaps", &gaps);
     context.insert("limit", &KNOWLEDGE_GAP_LIMIT);
-    render_page(forms, "console/knowledge_gaps.html", &context, StatusCode::OK)
+    render_page(
+        forms,
+        "console/knowledge_gaps.html",
+        &context,
+        StatusCode::OK,
+    )
 }
 
 #[cfg(test)]
@@ -1096,7 +1074,10 @@ mod tests {
 
     #[test]
     fn only_console_paths_are_followed_after_login() {
-        assert_eq!(safe_next(Some("/console/requests?q=1")), "/console/requests?q=1");
+        assert_eq!(
+            safe_next(Some("/console/requests?q=1")),
+            "/console/requests?q=1"
+        );
         assert_eq!(safe_next(Some("/console")), "/console");
         for hostile in [
             "https://evil.example/",
@@ -1143,7 +1124,9 @@ mod tests {
         assert_eq!(first.reason, "推进中心研判派单");
         assert!(read_dispatch(&pairs(""), true).is_err());
         assert_eq!(
-            read_dispatch(&pairs("原单位职责不符"), true).unwrap().reason,
+            read_dispatch(&pairs("原单位职责不符"), true)
+                .unwrap()
+                .reason,
             "原单位职责不符"
         );
         assert!(read_dispatch(&[], false).is_err());

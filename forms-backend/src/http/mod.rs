@@ -1,16 +1,20 @@
 //! HTTP routes of the forms backend, one router per feature, composed by [`router`]; one [`AppError`] maps every
 //! failure to a status and a Chinese message (5xx bodies say nothing internal; details go to the log).
 
+mod console;
 mod intake;
 mod limiter;
 mod tracking;
 mod unit;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::Router;
+use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Router};
 use serde_json::json;
 use tera::Context;
 
@@ -30,13 +34,15 @@ pub struct FormsState {
     pub limiter: RateLimiter,
 }
 
-/// All forms routes: intake, tracking, escalation and the handling units' pages.
+/// All forms routes: intake, tracking, escalation, the handling units' pages and the centre's console
+/// (推进中心工作台, under `/console`).
 pub fn router(state: Arc<FormsState>) -> Router {
     Router::new()
         .merge(intake::routes())
         .merge(tracking::routes())
         .merge(unit::routes())
-        .with_state(state)
+        .with_state(Arc::clone(&state))
+        .merge(console::router(state))
 }
 
 /// A failure, answered as JSON (`{"error": "..."}`) for API calls or as a page for browsers.
@@ -162,4 +168,28 @@ pub fn error_page(forms: &Forms, error: AppError) -> Response {
     context.insert("page_title", "无法完成操作");
     context.insert("message", &message);
     render_page(forms, "message.html", &context, status)
+}
+
+/// The client's address, for rate limits; unspecified when the server runs without connect info.
+pub fn client_address(connect: Option<Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
+    connect.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(address))| address.ip(),
+    )
+}
+
+/// Reads a browser form as name-value pairs (repeated names, such as check boxes, are kept). Percent-decoding
+/// replaces broken UTF-8 with U+FFFD: refuse rather than store mangled text.
+pub fn form_pairs(body: &Bytes) -> Result<Vec<(String, String)>, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::BadRequest("无法识别提交的表单".to_owned()))?;
+    if pairs
+        .iter()
+        .any(|(key, value)| key.contains('\u{FFFD}') || value.contains('\u{FFFD}'))
+    {
+        return Err(AppError::BadRequest(
+            "提交的内容不是有效的 UTF-8 编码文字".to_owned(),
+        ));
+    }
+    Ok(pairs)
 }

@@ -84,13 +84,13 @@ pub struct UnitRef {
     pub name: String,
 }
 
-fn shanghai(at: DateTime<Utc>) -> String {
+pub(crate) fn shanghai(at: DateTime<Utc>) -> String {
     at.with_timezone(&Shanghai)
         .format("%Y年%-m月%-d日 %H:%M")
         .to_string()
 }
 
-fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
+pub(crate) fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
     UnitRef {
         id: id.to_owned(),
         name: forms
@@ -114,8 +114,14 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
     let (label, detail) = match event.kind.as_str() {
         "submitted" => ("诉求已提交".to_owned(), None),
         "answered" => ("政策库已即时答复".to_owned(), None),
-        "receipt_sent" => ("受理回执已发送至您的邮箱".to_owned(), None),
         "escalated" => ("已转人工办理".to_owned(), None),
+        "forwarded" => (
+            format!(
+                "{}报推进中心（本级不能解决）",
+                actor_unit.clone().unwrap_or_default()
+            ),
+            text("reason"),
+        ),
         "dispatched" => (
             format!(
                 "已派单至{}",

@@ -182,6 +182,9 @@ fn parse_action(body: &ActionBody) -> Result<UnitAction, AppError> {
                 reason: text(&body.reason, "延期原因", 2000)?,
             })
         }
+        "forward" => Ok(UnitAction::Forward {
+            reason: text(&body.reason, "本级不能解决的原因", 2000)?,
+        }),
         _ => Err(AppError::BadRequest("请选择要进行的操作".to_owned())),
     }
 }

@@ -637,7 +637,7 @@ impl Store {
         .bind(password_hash)
         .bind(role)
         .bind(to_text(now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(StoreError::from_insert)
     }
@@ -659,7 +659,7 @@ impl Store {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
             .bind(to_text(now))
             .execute(&mut *tx)
@@ -702,7 +702,7 @@ impl Store {
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
