@@ -1,6 +1,6 @@
 //! Intake (受理): `POST /api/requests` (JSON or the HTML form) and the server-rendered request form.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,7 +16,10 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppError, CSRF_COOKIE, FormsState, cookie, error_page, render_page, wants_html};
+use super::{
+    AppError, FormsState, check_csrf, client_address, error_page, form_pairs, issue_csrf,
+    render_page, wants_html,
+};
 use crate::domain::{AccessToken, Channel, NewRequest, RequestForm};
 use crate::workflow::status;
 
@@ -65,16 +68,8 @@ async fn form_page(
     };
     context.insert("form", &form_values(&form));
     let mut response = render_page(forms, "request.html", &context, StatusCode::OK);
-    set_csrf_cookie(&mut response, csrf.as_str());
+    issue_csrf(&mut response, &csrf);
     response
-}
-
-fn set_csrf_cookie(response: &mut Response, token: &str) {
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400"
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
 }
 
 async fn submit(
@@ -118,7 +113,7 @@ async fn submit(
                 &context,
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
-            set_csrf_cookie(&mut response, csrf.as_str());
+            issue_csrf(&mut response, &csrf);
             response
         }
         (Err(error), false) => error.into_response(),
@@ -158,10 +153,7 @@ async fn accept(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Accepted, AppError> {
     let now = Utc::now();
-    let client = connect.map_or(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(address))| address.ip(),
-    );
+    let client = client_address(connect);
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge(state.intake.max_body_bytes)
@@ -187,16 +179,7 @@ async fn accept(
         (form, FormExtras::default())
     } else if browser {
         // Percent-decoding replaces broken UTF-8 with U+FFFD: refuse rather than store mangled text.
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-            .map_err(|_| AppError::BadRequest("无法识别提交的表单".to_owned()))?;
-        if pairs
-            .iter()
-            .any(|(key, value)| key.contains('\u{FFFD}') || value.contains('\u{FFFD}'))
-        {
-            return Err(AppError::BadRequest(
-                "提交的内容不是有效的 UTF-8 编码文字".to_owned(),
-            ));
-        }
+        form_pairs(&body)?;
         let form = serde_urlencoded::from_bytes(&body)
             .map_err(|_| AppError::BadRequest("无法识别提交的表单".to_owned()))?;
         let extras = serde_urlencoded::from_bytes(&body)
@@ -206,17 +189,7 @@ async fn accept(
         return Err(AppError::UnsupportedMediaType);
     };
     if browser {
-        // CSRF: the cookie set with the form page must match the hidden field.
-        let expected = cookie(headers, CSRF_COOKIE);
-        let presented = extras.csrf_token.as_deref().unwrap_or_default();
-        if expected
-            .as_deref()
-            .is_none_or(|expected| expected.is_empty() || expected != presented)
-        {
-            return Err(AppError::Forbidden(
-                "页面已过期或来源不明，请刷新页面后重新提交".to_owned(),
-            ));
-        }
+        check_csrf(headers, extras.csrf_token.as_deref())?;
     }
     let honeypot = extras
         .website

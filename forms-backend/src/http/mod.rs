@@ -146,6 +146,31 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// A fresh CSRF token for a page with forms, and the response header that sets its cookie (double submit).
+pub fn issue_csrf(response: &mut Response, token: &crate::domain::AccessToken) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400",
+        token.as_str()
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// A browser form must carry the CSRF token its page set as a cookie.
+pub fn check_csrf(headers: &HeaderMap, presented: Option<&str>) -> Result<(), AppError> {
+    let expected = cookie(headers, CSRF_COOKIE);
+    let presented = presented.unwrap_or_default();
+    if expected
+        .as_deref()
+        .is_none_or(|expected| expected.is_empty() || expected != presented)
+    {
+        return Err(AppError::Forbidden(
+            "页面已过期或来源不明，请刷新页面后重试".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Renders a page template with the site context; a template error is a 500 with a plain message.
 pub fn render_page(
     forms: &Forms,

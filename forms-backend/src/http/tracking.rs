@@ -16,7 +16,7 @@ use chrono_tz::Asia::Shanghai;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AppError, CSRF_COOKIE, FormsState, cookie, error_page, render_page, wants_html};
+use super::{AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, wants_html};
 use crate::domain::{AccessToken, RequestKind};
 use crate::store::{EventRow, RequestRow};
 use crate::workflow::{Forms, status};
@@ -237,14 +237,7 @@ async fn tracking_page(
     context.insert("csrf_token", csrf.as_str());
     context.insert("can_escalate", &(row.status == status::ANSWERED));
     let mut response = render_page(forms, "track.html", &context, StatusCode::OK);
-    if let Ok(value) = axum::http::HeaderValue::from_str(&format!(
-        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400",
-        csrf.as_str()
-    )) {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, value);
-    }
+    issue_csrf(&mut response, &csrf);
     // The page holds a secret link: keep it out of shared caches and referrers.
     response.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
@@ -282,16 +275,7 @@ async fn escalate(
         .unwrap_or_default();
     let result = async {
         if browser {
-            let expected = cookie(&headers, CSRF_COOKIE);
-            let presented = body.csrf_token.as_deref().unwrap_or_default();
-            if expected
-                .as_deref()
-                .is_none_or(|expected| expected.is_empty() || expected != presented)
-            {
-                return Err(AppError::Forbidden(
-                    "页面已过期或来源不明，请刷新页面后重试".to_owned(),
-                ));
-            }
+            check_csrf(&headers, body.csrf_token.as_deref())?;
         }
         let row = authorised(forms, &tracking_number, Some(&token)).await?;
         Ok(forms.escalate(&row, Utc::now()).await?)

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::tracking::{TokenQuery, timeline_entry};
-use super::{AppError, CSRF_COOKIE, FormsState, cookie, error_page, render_page, wants_html};
+use super::{AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, wants_html};
 use crate::domain::{AccessToken, Phone, TokenHash};
 use crate::store::RequestRow;
 use crate::workflow::{Forms, MailRequest, UnitAction, status};
@@ -106,12 +106,7 @@ async fn unit_page(
     context.insert("token", &token);
     context.insert("csrf_token", csrf.as_str());
     let mut response = render_page(forms, "unit.html", &context, StatusCode::OK);
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400",
-        csrf.as_str()
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    issue_csrf(&mut response, &csrf);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -218,16 +213,7 @@ async fn unit_post(
     let result = async {
         let body = parsed?;
         if browser {
-            let expected = cookie(&headers, CSRF_COOKIE);
-            let presented = body.csrf_token.as_deref().unwrap_or_default();
-            if expected
-                .as_deref()
-                .is_none_or(|expected| expected.is_empty() || expected != presented)
-            {
-                return Err(AppError::Forbidden(
-                    "页面已过期或来源不明，请刷新页面后重试".to_owned(),
-                ));
-            }
+            check_csrf(&headers, body.csrf_token.as_deref())?;
         }
         let (row, unit) = authorised(forms, &tracking_number, &token).await?;
         let action = parse_action(&body)?;

@@ -423,34 +423,44 @@ impl Store {
         })
     }
 
-    pub async fn request_by_id(&self, id: i64) -> Result<Option<RequestRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM requests WHERE id = ?1")
-            .bind(id)
+    /// The one request a `SELECT * FROM requests WHERE …` with one bound value finds.
+    async fn one_request<'q, T>(
+        &self,
+        sql: &'q str,
+        value: T,
+    ) -> Result<Option<RequestRow>, StoreError>
+    where
+        T: 'q + Send + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
+        let row = sqlx::query(sql)
+            .bind(value)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(Self::request_from_row).transpose()?)
+    }
+
+    pub async fn request_by_id(&self, id: i64) -> Result<Option<RequestRow>, StoreError> {
+        self.one_request("SELECT * FROM requests WHERE id = ?1", id)
+            .await
     }
 
     pub async fn request_by_tracking_number(
         &self,
         tracking_number: &str,
     ) -> Result<Option<RequestRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM requests WHERE tracking_number = ?1")
-            .bind(tracking_number)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(Self::request_from_row).transpose()?)
+        self.one_request(
+            "SELECT * FROM requests WHERE tracking_number = ?1",
+            tracking_number,
+        )
+        .await
     }
 
     pub async fn request_by_idempotency_key(
         &self,
         key: &str,
     ) -> Result<Option<RequestRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM requests WHERE idempotency_key = ?1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(Self::request_from_row).transpose()?)
+        self.one_request("SELECT * FROM requests WHERE idempotency_key = ?1", key)
+            .await
     }
 
     /// Requests with a given status, oldest first (the centre's queue).
