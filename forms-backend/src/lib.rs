@@ -5,6 +5,7 @@
 //! through a trait that the root crate implements.
 
 pub mod answer;
+pub mod calendar;
 pub mod console;
 pub mod dispatch;
 pub mod domain;
