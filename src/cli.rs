@@ -36,6 +36,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// 启动网站与接口服务
     Serve(ServeArgs),
+    /// 按工作日历计算办理期限并说明理由
+    Deadline(DeadlineArgs),
     /// 生成合成政策语料（用于性能测试）
     GenCorpus(GenCorpusArgs),
     /// 管理推进中心工作台的用户
@@ -178,4 +180,17 @@ pub enum RoleArg {
     Centre,
     /// 领导：只能查看
     Leader,
+}
+
+#[derive(Debug, Args)]
+pub struct DeadlineArgs {
+    /// 起算时刻（RFC 3339，如 2026-02-13T09:30:00+08:00）
+    #[arg(long, value_name = "INSTANT")]
+    pub from: chrono::DateTime<chrono::FixedOffset>,
+    /// 工作日数（0 表示当日办结）
+    #[arg(long)]
+    pub working_days: u32,
+    /// 输出 JSON
+    #[arg(long)]
+    pub json: bool,
 }

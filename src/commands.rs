@@ -11,8 +11,8 @@ use chrono_tz::Asia::Shanghai;
 
 use crate::build::{self, BuildError, BuildOptions};
 use crate::cli::{
-    AskArgs, BuildArgs, CheckArgs, Cli, Command, EvalArgs, GenCorpusArgs, RoleArg, SearchArgs,
-    UserAddArgs, UserArgs, UserCommand,
+    AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, GenCorpusArgs, RoleArg,
+    SearchArgs, UserAddArgs, UserArgs, UserCommand,
 };
 use crate::config::Settings;
 use crate::policy::{self, Diagnostic};
@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask(args) => ask(&settings, args),
         Command::Eval(args) => eval(&settings, args),
         Command::Serve(args) => serve::run(settings, args),
+        Command::Deadline(args) => deadline(&settings, args),
         Command::GenCorpus(args) => gen_corpus(args),
         Command::User(args) => user(&settings, args),
     }
@@ -275,6 +276,41 @@ pub fn print_eval(set: &Path, report: &crate::search::eval::EvalReport) {
     for miss in &report.misses {
         println!("  ✗ {}：{}", miss.q, miss.problem);
     }
+}
+
+/// `qihu deadline`: the due instant and why, by the working-day calendar.
+fn deadline(settings: &Settings, args: DeadlineArgs) -> anyhow::Result<ExitCode> {
+    let calendar = qihu_forms::calendar::Calendar::load(&settings.calendar.dir)?;
+    let from = args.from.with_timezone(&Utc);
+    let deadline = calendar.deadline(from, args.working_days);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&deadline)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let due = deadline.due.with_timezone(&Shanghai);
+    println!(
+        "办理期限：{}",
+        due.format("%Y年%-m月%-d日 %H:%M:%S（北京时间）")
+    );
+    println!(
+        "起算日 {}（当日不计入），计 {} 个工作日：{}",
+        deadline.start_date,
+        deadline.working_days,
+        deadline
+            .counted
+            .iter()
+            .map(|day| day.format("%-m月%-d日").to_string())
+            .collect::<Vec<_>>()
+            .join("、")
+    );
+    for skipped in &deadline.skipped {
+        println!("  跳过 {}：{}", skipped.date, skipped.reason);
+    }
+    if deadline.fallback {
+        println!("注意：{}", qihu_forms::calendar::FALLBACK_WARNING);
+    }
+    println!("依据：{}", deadline.calendar);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn gen_corpus(args: GenCorpusArgs) -> anyhow::Result<ExitCode> {

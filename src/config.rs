@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use qihu_forms::settings::{DispatchSettings, IntakeSettings, MailSettings, StorageSettings};
+use qihu_forms::settings::{
+    CalendarSettings, DispatchSettings, IntakeSettings, MailSettings, StorageSettings,
+};
 use serde::{Deserialize, Serialize};
 
 /// The file read when `--config` is not given.
@@ -22,6 +24,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub dispatch: DispatchSettings,
     pub intake: IntakeSettings,
+    pub calendar: CalendarSettings,
 }
 
 /// `[search]`: the search index (检索索引) and the Chinese analysis data.

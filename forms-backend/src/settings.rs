@@ -123,6 +123,21 @@ impl Default for DispatchSettings {
     }
 }
 
+/// `[calendar]`: the working-day calendar files (one per year).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CalendarSettings {
+    pub dir: PathBuf,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        CalendarSettings {
+            dir: PathBuf::from("config/calendar"),
+        }
+    }
+}
+
 /// `[intake]`: protection of the request form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]

@@ -99,6 +99,7 @@ pub struct Calendar {
 /// A computed deadline and why (the `qihu deadline --json` object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deadline {
+    #[serde(serialize_with = "serialize_shanghai")]
     pub from: DateTime<Utc>,
     pub start_date: NaiveDate,
     pub working_days: u32,
