@@ -357,6 +357,13 @@ impl App {
         let directory = Directory::load(&settings.dispatch.units_file)?;
         let catalogue = Catalogue::load(&settings.dispatch.catalogue_file, &directory)?;
         let mailer = Mailer::from_settings(&settings.mail)?;
+        let calendar = qihu_forms::calendar::Calendar::load(&settings.calendar.dir)?;
+        if let Some(year) = calendar.missing_next_year(today_in_shanghai()) {
+            tracing::warn!(
+                "工作日历缺少{year}年的节假日安排：请在国务院办公厅通知发布后添加 {}/{year}.toml",
+                settings.calendar.dir.display()
+            );
+        }
         let secret = qihu_forms::settings::load_or_create_secret(&settings.storage.secret_file)
             .with_context(|| {
                 format!(
@@ -374,6 +381,7 @@ impl App {
             directory,
             catalogue,
             dispatch: settings.dispatch.clone(),
+            calendar,
             answerer: Arc::new(SearchAnswerer {
                 engine: Arc::clone(&state.engine),
                 base_path: settings.site.base_path(),

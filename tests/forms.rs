@@ -166,6 +166,7 @@ fn settings_in(dir: &Path, smtp_port: u16) -> Settings {
     settings.mail.outbox_dir = dir.join("outbox");
     settings.dispatch.units_file = root().join("config/units.toml");
     settings.dispatch.catalogue_file = root().join("config/dispatch.toml");
+    settings.calendar.dir = root().join("config/calendar");
     settings.dispatch.auto = true;
     settings.intake.per_minute = 1000;
     settings.server.public_url = "http://qihu.test".to_owned();
@@ -1137,7 +1138,8 @@ async fn dispatch_from_the_console_sends_the_order_and_can_be_redone() {
         "已派单，等待承办单位受理",
         "推进中心（zhang）",
         "企业反映频繁停电，属供电保障事项",
-        "5个工作日（周一至周五）",
+        "5个工作日（不含派单当日，按国务院节假日安排计算）",
+        "工作日历 2022–2026",
         "滕州市荆河街道办事处",
         "改派原因",
     ] {

@@ -13,10 +13,11 @@ use sha2::Sha256;
 use tera::{Context, Tera};
 
 use crate::answer::InstantAnswerer;
+use crate::calendar::{Calendar, FALLBACK_WARNING};
 use crate::dispatch::{Catalogue, Directory, DispatchInput, Suggestion, suggest};
 use crate::domain::{AccessToken, NewRequest, RequestKind, TokenHash, TrackingNumber};
 use crate::settings::DispatchSettings;
-use crate::sla::{RESOLUTION_WORKING_DAYS, due_after_working_days};
+use crate::sla::RESOLUTION_WORKING_DAYS;
 use crate::store::{Change, OutgoingMail, RequestRecord, RequestRow, Store, StoreError};
 
 /// Status codes of a request, with the Chinese the enterprise and the centre see.
@@ -66,6 +67,8 @@ pub struct Forms {
     pub directory: Directory,
     pub catalogue: Catalogue,
     pub dispatch: DispatchSettings,
+    /// Working days with statutory holidays and 调休.
+    pub calendar: Calendar,
     pub answerer: Arc<dyn InstantAnswerer>,
     /// Pages and e-mails (`site-templates/`).
     pub templates: Arc<Tera>,
@@ -373,7 +376,11 @@ impl Forms {
             );
         }
         // Notice §二(三): solve and report within 5 working days of receiving the order.
-        let due = due_after_working_days(now, RESOLUTION_WORKING_DAYS);
+        let deadline = self.calendar.deadline(now, RESOLUTION_WORKING_DAYS);
+        if deadline.fallback {
+            tracing::warn!(order = %row.tracking_number, "{FALLBACK_WARNING}");
+        }
+        let due = deadline.due;
         let expires = due + Duration::days(self.dispatch.link_days);
         let mut mails = Vec::new();
         let mut unit_tokens = Vec::new();
@@ -443,7 +450,10 @@ impl Forms {
                         "co_units": co_ids,
                         "due_at": due,
                         "reason": reason,
-                        "deadline_rule": "5个工作日（周一至周五）",
+                        "deadline_rule": "5个工作日（不含派单当日，按国务院节假日安排计算）",
+                        "calendar": deadline.calendar,
+                        "counted": deadline.counted,
+                        "calendar_warning": deadline.fallback.then_some(FALLBACK_WARNING),
                     }),
                     status: Some(status::DISPATCHED.to_owned()),
                     lead_unit: Some(lead.id.clone()),

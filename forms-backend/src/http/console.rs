@@ -551,11 +551,14 @@ fn actor_label(forms: &Forms, actor: &str) -> String {
 }
 
 /// The order in which an event's details are shown; fields not listed follow, by name.
-const DETAIL_ORDER: [&str; 14] = [
+const DETAIL_ORDER: [&str; 17] = [
     "lead_unit",
     "co_units",
     "due_at",
     "deadline_rule",
+    "counted",
+    "calendar",
+    "calendar_warning",
     "reason",
     "kind",
     "channel",
@@ -615,6 +618,15 @@ fn event_details(forms: &Forms, payload: &serde_json::Value) -> Vec<EventDetail>
                 ),
                 "reason" => ("理由", text(value)),
                 "deadline_rule" => ("期限规则", text(value)),
+                "calendar" => ("工作日历", text(value)),
+                "calendar_warning" => ("提示", text(value)),
+                "counted" => (
+                    "计入的工作日",
+                    value
+                        .as_array()
+                        .map(|days| days.iter().map(&text).collect::<Vec<_>>().join("、"))
+                        .unwrap_or_default(),
+                ),
                 "note" => ("情况说明", text(value)),
                 "solved" => ("是否解决", text(value)),
                 "method" => ("解决方式", text(value)),
