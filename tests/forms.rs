@@ -1611,3 +1611,340 @@ async fn an_expired_unit_link_opens_nothing() {
         .await;
     assert_eq!(response.status(), 404);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests the centre enters (登记诉求: 电话, 征询专员)
+// ---------------------------------------------------------------------------------------------------------------
+
+use qihu_forms::store::RequestFilter;
+
+/// A call the centre takes: the entry form's fields, before any changes.
+const PHONE_CALL: [(&str, &str); 9] = [
+    ("channel", "phone"),
+    ("kind", "help"),
+    ("enterprise_name", "滕州市恒达机械制造有限公司"),
+    ("contact_name", "王经理"),
+    ("contact_phone", "13812345678"),
+    ("contact_email", "wang@hengda.example"),
+    ("town", "荆河街道"),
+    ("description", OUTAGE),
+    ("note", ""),
+];
+
+impl TestApp {
+    /// Opens the centre's entry form and posts it as a browser does: the session's CSRF token, the page's
+    /// one-time form token and the phone call's fields with `changes` applied.
+    async fn enter_request(
+        &self,
+        session: &ConsoleSession,
+        changes: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let page = self.console_page(session, "/console/requests/new").await;
+        let form_token = hidden(&page, "form_token");
+        let mut fields: Vec<(&str, &str)> = PHONE_CALL
+            .iter()
+            .map(|&(name, value)| {
+                let changed = changes.iter().find(|(changed, _)| *changed == name);
+                (name, changed.map_or(value, |&(_, value)| value))
+            })
+            .collect();
+        fields.push(("csrf_token", &session.csrf));
+        fields.push(("form_token", &form_token));
+        self.console_post(session, "/console/requests/new", &fields)
+            .await
+    }
+
+    /// How many requests the database holds.
+    async fn request_count(&self) -> i64 {
+        self.app
+            .store
+            .count_requests(&RequestFilter::default())
+            .await
+            .unwrap()
+    }
+}
+
+/// The tracking number in the order page's address the entry form redirects to.
+fn entered_number(response: &reqwest::Response) -> String {
+    let location = response.headers()["location"].to_str().unwrap();
+    location
+        .strip_prefix("/console/requests/")
+        .and_then(|rest| rest.strip_suffix("?entered=1"))
+        .unwrap_or_else(|| panic!("not the order page: {location}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_centre_enters_a_phone_request_which_is_handled_like_a_web_request() {
+    // Automatic dispatch on, as for the web intake tests.
+    let (app, sink) = spawn_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+
+    // The form is linked from the queue and asks for the channel: phone or collector, never the web.
+    let queue = app.console_page(&session, "/console").await;
+    assert!(queue.contains("href=\"/console/requests/new\""), "{queue}");
+    let page = app.console_page(&session, "/console/requests/new").await;
+    for expected in [
+        "受理渠道",
+        "value=\"phone\"",
+        "value=\"collector\"",
+        "备注",
+        "name=\"enterprise_name\"",
+        "name=\"credit_code\"",
+        "name=\"suggested_department\"",
+        "name=\"policy\"",
+    ] {
+        assert!(page.contains(expected), "{expected} in {page}");
+    }
+    assert!(!page.contains("value=\"web\""));
+
+    // Entered: 303 to the order page.
+    let response = app.enter_request(&session, &[]).await;
+    assert_eq!(response.status(), 303);
+    let number = entered_number(&response);
+    let row = app.stored(&number).await;
+    assert_eq!(row.channel, "phone");
+    assert_eq!(row.enterprise_name, "滕州市恒达机械制造有限公司");
+
+    // The first event names the centre user and keeps the channel; automatic dispatch followed as for the web.
+    let events = app.app.store.events(row.id).await.unwrap();
+    assert_eq!(events[0].kind, "submitted");
+    assert_eq!(events[0].actor, "centre:zhang");
+    assert_eq!(events[0].payload["channel"], "phone");
+    assert_eq!(row.status, "dispatched");
+    assert_eq!(row.lead_unit.as_deref(), Some("power"));
+    assert_eq!(events[1].actor, "system:auto-dispatch");
+
+    // The enterprise gets its receipt with a tracking link; the power company gets the order.
+    app.drain().await;
+    let receipt = sink
+        .to("wang@hengda.example")
+        .into_iter()
+        .find(|mail| mail.subject == format!("【企业诉求】已受理：{number}"))
+        .expect("a receipt");
+    assert_eq!(sink.to("power-handler@tengzhou.example").len(), 1);
+    let tracking = receipt
+        .text
+        .lines()
+        .find(|line| line.contains("/track/"))
+        .map(|line| TestApp::path_of(line.trim()))
+        .expect("a tracking link");
+    // The enterprise's page says the centre entered it, without naming the staff member.
+    let public = app.get(&tracking).await.text().await.unwrap();
+    assert!(
+        public.contains("推进中心已登记诉求（受理渠道：电话）"),
+        "{public}"
+    );
+    assert!(!public.contains("zhang"));
+
+    // The order page and the list show the channel in Chinese, and who entered the request.
+    let html = app
+        .console_page(&session, &format!("/console/requests/{number}?entered=1"))
+        .await;
+    for expected in [
+        &format!("诉求已登记，受理编号 {number}"),
+        "<tr><th scope=\"row\">受理渠道</th><td>电话</td></tr>",
+        "推进中心（zhang）",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    let list = app.console_page(&session, "/console/requests").await;
+    assert!(list.contains("<td data-label=\"渠道\">电话</td>"), "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entered_consultation_is_answered_at_once_and_a_double_click_enters_it_once() {
+    let (app, _sink) = spawn_console_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let page = app.console_page(&session, "/console/requests/new").await;
+    let form_token = hidden(&page, "form_token");
+    let fields = [
+        ("csrf_token", session.csrf.as_str()),
+        ("form_token", form_token.as_str()),
+        ("channel", "电话"),
+        ("kind", "consultation"),
+        ("enterprise_name", "滕州市恒达机械制造有限公司"),
+        ("contact_name", "王经理"),
+        ("contact_phone", "13812345678"),
+        ("town", "荆河街道"),
+        ("description", "请问创业担保贷款最多能贷多少？"),
+    ];
+
+    let first = app
+        .console_post(&session, "/console/requests/new", &fields)
+        .await;
+    let second = app
+        .console_post(&session, "/console/requests/new", &fields)
+        .await;
+
+    assert_eq!(first.status(), 303);
+    assert_eq!(second.status(), 303);
+    let number = entered_number(&first);
+    assert_eq!(entered_number(&second), number);
+    assert_eq!(app.request_count().await, 1);
+    let row = app.stored(&number).await;
+    assert_eq!(row.status, "answered");
+    assert_eq!(row.channel, "phone");
+    let events = app.app.store.events(row.id).await.unwrap();
+    assert_eq!(events[0].kind, "answered");
+    assert_eq!(events[0].actor, "centre:zhang");
+    // The centre reads the policy base's answer out to the caller; no address, so no tracking link went out.
+    let html = app
+        .console_page(&session, &format!("/console/requests/{number}?entered=1"))
+        .await;
+    assert!(html.contains("已依据《"), "{html}");
+    assert!(html.contains("企业未留电子邮箱"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collectors_entry_keeps_its_note() {
+    let (app, _sink) = spawn_console_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let note = "提报单位：洪绪镇人民政府\n征询专员：李明（第12周问题台账）";
+
+    let response = app
+        .enter_request(
+            &session,
+            &[
+                ("channel", "collector"),
+                ("town", "洪绪镇"),
+                ("contact_email", ""),
+                ("note", note),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 303);
+    let number = entered_number(&response);
+    let row = app.stored(&number).await;
+    assert_eq!(row.channel, "collector");
+    assert_eq!(row.status, "new", "automatic dispatch is off: the queue");
+    let events = app.app.store.events(row.id).await.unwrap();
+    assert_eq!(events[0].actor, "centre:zhang");
+    assert_eq!(events[0].payload["channel"], "collector");
+    assert_eq!(events[0].payload["note"], note);
+    let html = app
+        .console_page(&session, &format!("/console/requests/{number}"))
+        .await;
+    for expected in [
+        "<tr><th scope=\"row\">受理渠道</th><td>征询专员</td></tr>",
+        "<dt>备注</dt>",
+        "提报单位：洪绪镇人民政府",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    let queue = app.console_page(&session, "/console").await;
+    assert!(queue.contains(&number));
+    assert!(queue.contains("<span>征询专员</span>"), "{queue}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_entry_is_shown_again_with_each_error_and_creates_nothing() {
+    let (app, sink) = spawn_console_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+
+    let response = app
+        .enter_request(
+            &session,
+            &[
+                ("channel", "web"),
+                ("contact_phone", "12345"),
+                ("description", "路坏了"),
+                ("note", "提报单位：荆河街道"),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    for expected in [
+        "id=\"channel-error\">受理渠道应为电话或征询专员</p>",
+        "id=\"contact_phone-error\">请填写有效的手机号或固定电话",
+        "id=\"description-error\">请把问题描述得具体一些（至少10个字）</p>",
+        // What was typed is kept.
+        "value=\"滕州市恒达机械制造有限公司\"",
+        "value=\"12345\"",
+        ">路坏了</textarea>",
+        ">提报单位：荆河街道</textarea>",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    // The page again carries a one-time form token for the corrected attempt.
+    assert!(html.contains("name=\"form_token\""));
+    assert_eq!(app.request_count().await, 0);
+    app.drain().await;
+    assert!(sink.messages().is_empty());
+
+    // A missing channel is asked for too.
+    let response = app.enter_request(&session, &[("channel", "")]).await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("请选择受理渠道（电话或征询专员）")
+    );
+    assert_eq!(app.request_count().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_cannot_enter_a_request() {
+    let (app, _sink) = spawn_console_app().await;
+    app.add_user("leader", Role::Leader).await;
+    let session = app.login("leader").await;
+
+    // The page opens read-only, without the link in the navigation or a button to send.
+    let page = app.console_page(&session, "/console/requests/new").await;
+    assert!(page.contains("领导账号只读"));
+    assert!(!page.contains(">登记</button>"));
+    let queue = app.console_page(&session, "/console").await;
+    assert!(!queue.contains("href=\"/console/requests/new\""));
+
+    let response = app.enter_request(&session, &[]).await;
+
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("领导账号只能查看"));
+    assert_eq!(app.request_count().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entering_a_request_needs_the_sessions_csrf_token() {
+    let (app, _sink) = spawn_console_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    app.add_user("wang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let other = app.login("wang").await;
+
+    for csrf in [None, Some(""), Some("forged"), Some(other.csrf.as_str())] {
+        let mut fields = PHONE_CALL.to_vec();
+        if let Some(csrf) = csrf {
+            fields.push(("csrf_token", csrf));
+        }
+        let response = app
+            .console_post(&session, "/console/requests/new", &fields)
+            .await;
+        assert_eq!(response.status(), 403, "{csrf:?}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("页面已过期或来源不明")
+        );
+    }
+    // Without a session at all, the browser goes to the login page.
+    let response = app
+        .client
+        .post(format!("{}/console/requests/new", app.base))
+        .form(&PHONE_CALL)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.request_count().await, 0);
+}

@@ -112,6 +112,18 @@ pub enum UnitAction {
     Forward { reason: String },
 }
 
+/// Who brought a request in, as its first event records it.
+#[derive(Debug, Clone, Copy)]
+enum Intake<'a> {
+    /// The enterprise itself, through the web form or the API.
+    Enterprise,
+    /// The centre, for the enterprise (代录), with its note (备注).
+    Entered {
+        entered_by: &'a str,
+        note: Option<&'a str>,
+    },
+}
+
 /// A link token that grants one unit the right to act on one order.
 type HmacSha256 = Hmac<Sha256>;
 
@@ -139,11 +151,44 @@ impl Forms {
         format!("{}/unit/{tracking_number}?token={token}", self.public_url)
     }
 
-    /// Intake (受理). Notice §二(二)2: a consultation the policy base can answer is answered at once; everything
-    /// else becomes a work order for dispatch.
+    /// Intake (受理) of what the enterprise submitted itself. Notice §二(二)2: a consultation the policy base can
+    /// answer is answered at once; everything else becomes a work order for dispatch.
     pub async fn submit(
         &self,
         request: &NewRequest,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Submitted, WorkflowError> {
+        self.intake(request, Intake::Enterprise, idempotency_key, now)
+            .await
+    }
+
+    /// Intake of a request the centre entered for an enterprise (代录): a call it took (电话) or a collector's
+    /// entry (问题征询专员, notice §二(一)). Everything the enterprise's own submission does happens too — instant
+    /// answer, automatic dispatch, receipt e-mail — but the first event names `entered_by` (the console user as
+    /// the event log writes actors, `centre:<username>`) and keeps the channel and the `note` (备注).
+    pub async fn submit_entered(
+        &self,
+        request: &NewRequest,
+        entered_by: &str,
+        note: Option<&str>,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Submitted, WorkflowError> {
+        self.intake(
+            request,
+            Intake::Entered { entered_by, note },
+            idempotency_key,
+            now,
+        )
+        .await
+    }
+
+    /// The intake both `submit` and `submit_entered` share; only the first event differs.
+    async fn intake(
+        &self,
+        request: &NewRequest,
+        intake: Intake<'_>,
         idempotency_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Submitted, WorkflowError> {
@@ -197,14 +242,22 @@ impl Forms {
             knowledge_gap: request.kind == RequestKind::Consultation && !answered,
         };
         let day = now.with_timezone(&Shanghai).date_naive();
+        let mut payload = json!({
+            "kind": request.kind.code(),
+            "channel": request.channel.code(),
+            "instant_answer": instant.as_ref().map(|answer| &answer.json),
+        });
+        let actor = match intake {
+            Intake::Enterprise => format!("enterprise:{}", request.channel.code()),
+            Intake::Entered { entered_by, note } => {
+                payload["note"] = json!(note);
+                entered_by.to_owned()
+            }
+        };
         let first = Change {
-            actor: format!("enterprise:{}", request.channel.code()),
+            actor,
             kind: if answered { "answered" } else { "submitted" }.to_owned(),
-            payload: json!({
-                "kind": request.kind.code(),
-                "channel": request.channel.code(),
-                "instant_answer": instant.as_ref().map(|answer| &answer.json),
-            }),
+            payload,
             ..Change::default()
         };
         // The receipt (受理回执) goes into the outbox in the intake's own transaction.

@@ -21,6 +21,10 @@ pub enum Channel {
 impl Channel {
     pub const ALL: [Channel; 3] = [Channel::Web, Channel::Collector, Channel::Phone];
 
+    /// The channels the centre enters requests for in its console (代录): a call it took or a collector's
+    /// entry. A web request only ever comes from the enterprise's own form.
+    pub const ENTERED: [Channel; 2] = [Channel::Phone, Channel::Collector];
+
     /// The code used in URLs, forms and the database.
     pub fn code(self) -> &'static str {
         match self {

@@ -19,6 +19,6 @@ pub use field_error::{FieldError, FieldErrors};
 pub use new_request::{NewRequest, RequestForm};
 pub use phone::{Phone, PhoneError, PhoneKind};
 pub use request_kind::{RequestKind, UnknownRequestKind};
-pub use text::{Description, EnterpriseName, PersonName, ShortText, TownName};
+pub use text::{Description, EnterpriseName, EntryNote, PersonName, ShortText, TownName};
 pub use token::{AccessToken, InvalidTokenHash, TokenHash};
 pub use tracking::{TrackingNumber, TrackingNumberError};

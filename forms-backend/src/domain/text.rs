@@ -215,6 +215,18 @@ bounded_text! {
     }
 }
 
+bounded_text! {
+    /// 备注: what the centre notes when it enters a request for an enterprise — for a collector's entry the
+    /// reporting unit (提报单位) and the collector, for a call who rang and when. 1–500 characters, paragraphs kept.
+    EntryNote => TextRule {
+        label: "备注",
+        lines: Lines::Multi,
+        min: 1,
+        max: 500,
+        too_short: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +368,23 @@ mod tests {
         assert_eq!(
             TownName::parse(&"镇".repeat(51)).unwrap_err().to_string(),
             "属地镇街不能超过50个字（现为51个字）"
+        );
+    }
+
+    #[test]
+    fn an_entry_note_keeps_its_lines_and_stops_at_500_characters() {
+        // Arrange
+        let typed = "提报单位：洪绪镇\n征询专员：李明（第12周台账）";
+
+        // Act
+        let note = EntryNote::parse(typed).expect("valid note");
+
+        // Assert
+        assert_eq!(note.as_str(), typed);
+        assert!(EntryNote::parse(&"备".repeat(500)).is_ok());
+        assert_eq!(
+            EntryNote::parse(&"备".repeat(501)).unwrap_err().to_string(),
+            "备注不能超过500个字（现为501个字）"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The centre's console pages (推进中心工作台), server-rendered and usable without JavaScript: login, the queue of
 //! requests waiting for dispatch (待派单) with the catalogue's suggestion, every order with search and filters,
-//! one order with its whole history and the (re-)dispatch form (派单 / 改派), and the knowledge gaps (知识缺口).
+//! one order with its whole history and the (re-)dispatch form (派单 / 改派), the knowledge gaps (知识缺口), and
+//! the form where the centre enters a request that came by phone or from a town's collector (登记诉求).
 //!
 //! Every page needs a session (cookie `qihu_session`, path `/console`); without one the browser is sent to the
 //! login page. Every POST carries the session's CSRF token, and only the centre's role may change anything.
@@ -20,14 +21,21 @@ use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tera::Context;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::intake::form_values;
 use super::tracking::{TimelineEntry, shanghai, timeline_entry, unit_ref};
-use super::{AppError, FormsState, RateLimiter, client_address, cookie, form_pairs, render_page};
+use super::{
+    AppError, FormsState, RateLimiter, client_address, cookie, form_pairs, idempotency_key,
+    render_page,
+};
 use crate::console::{self, SignedIn};
 use crate::dispatch::UnitKind;
-use crate::domain::{AccessToken, Channel, RequestKind};
+use crate::domain::{
+    AccessToken, Channel, EntryNote, FieldErrors, NewRequest, RequestForm, RequestKind,
+};
 use crate::store::{EventRow, RequestFilter, RequestRow};
 use crate::workflow::{Forms, MailRequest, status};
 
@@ -47,7 +55,7 @@ const KNOWLEDGE_GAP_LIMIT: i64 = 200;
 /// The one answer for a failed login, whether or not the user exists.
 pub const LOGIN_FAILED: &str = "用户名或密码不正确";
 /// What a read-only user is told when they try to change something.
-pub const READ_ONLY: &str = "领导账号只能查看，不能派单或修改工单";
+pub const READ_ONLY: &str = "领导账号只能查看，不能登记、派单或修改工单";
 
 /// The console's state: the forms backend and the login limiter (防暴力破解).
 pub struct ConsoleState {
@@ -74,6 +82,10 @@ pub fn router(app: Arc<FormsState>) -> Router {
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/requests", get(requests_page))
+        .route(
+            "/console/requests/new",
+            get(new_request_page).post(enter_request),
+        )
         .route("/console/requests/{tracking_number}", get(order_page))
         .route(
             "/console/requests/{tracking_number}/dispatch",
@@ -571,8 +583,9 @@ const DETAIL_ORDER: [&str; 17] = [
     "committed_date",
 ];
 
-/// Every field of an event's payload, with Chinese names and unit names in place of ids.
-fn event_details(forms: &Forms, payload: &serde_json::Value) -> Vec<EventDetail> {
+/// Every field of an event's payload (of an event of kind `kind`), with Chinese names and unit names in place
+/// of ids.
+fn event_details(forms: &Forms, kind: &str, payload: &serde_json::Value) -> Vec<EventDetail> {
     use serde_json::Value;
     let Some(fields) = payload.as_object() else {
         return Vec::new();
@@ -627,6 +640,8 @@ fn event_details(forms: &Forms, payload: &serde_json::Value) -> Vec<EventDetail>
                         .map(|days| days.iter().map(&text).collect::<Vec<_>>().join("、"))
                         .unwrap_or_default(),
                 ),
+                // On the first event, the note the centre wrote when it entered the request (代录).
+                "note" if matches!(kind, "submitted" | "answered") => ("备注", text(value)),
                 "note" => ("情况说明", text(value)),
                 "solved" => ("是否解决", text(value)),
                 "method" => ("解决方式", text(value)),
@@ -676,7 +691,7 @@ fn console_event(forms: &Forms, event: &EventRow) -> ConsoleEvent {
     ConsoleEvent {
         entry: timeline_entry(forms, event),
         actor: actor_label(forms, &event.actor),
-        details: event_details(forms, &event.payload),
+        details: event_details(forms, &event.kind, &event.payload),
     }
 }
 
@@ -910,6 +925,8 @@ async fn find_order(forms: &Forms, tracking_number: &str) -> Result<RequestRow, 
 #[serde(default)]
 struct OrderQuery {
     dispatched: Option<String>,
+    /// Just entered by the centre (登记诉求).
+    entered: Option<String>,
 }
 
 /// The whole order: every field, status, units, deadline, the policy base's answer, the complete history with
@@ -921,6 +938,7 @@ async fn order_page(
     query: Result<Query<OrderQuery>, QueryRejection>,
 ) -> Response {
     let forms = state.forms();
+    let query = query.ok().map(|Query(query)| query).unwrap_or_default();
     let row = match find_order(forms, &tracking_number).await {
         Ok(row) => row,
         Err(error) => return message_page(forms, Some(&staff), error),
@@ -953,13 +971,8 @@ async fn order_page(
         context.insert("form", &dispatch_form(forms, &row));
         context.insert("unit_groups", &unit_groups(forms));
     }
-    context.insert(
-        "dispatched",
-        &query
-            .ok()
-            .and_then(|Query(query)| query.dispatched)
-            .is_some(),
-    );
+    context.insert("dispatched", &query.dispatched.is_some());
+    context.insert("entered", &query.entered.is_some());
     render_page(forms, "console/order.html", &context, StatusCode::OK)
 }
 
@@ -1057,6 +1070,183 @@ async fn dispatch(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Entering a request for an enterprise (登记诉求: 电话, 征询专员)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// What the entry form sends besides the request's own fields (those are a [`RequestForm`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EntryExtras {
+    /// 受理渠道: `phone` or `collector`.
+    channel: Option<String>,
+    /// 备注, e.g. the reporting unit (提报单位) of a collector's entry.
+    note: Option<String>,
+    /// One-time token of the page: a double-clicked form enters one request.
+    form_token: Option<String>,
+}
+
+/// A checked entry: the request with its channel, and the note.
+#[derive(Debug)]
+struct Entry {
+    request: NewRequest,
+    note: Option<EntryNote>,
+}
+
+/// Checks the entry form: the request's fields exactly as the public form checks them, plus the channel and the
+/// note. Every problem is reported at once, keyed by field name.
+fn read_entry(form: &RequestForm, extras: &EntryExtras) -> Result<Entry, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let channel = match extras.channel.as_deref().map(str::trim) {
+        None | Some("") => {
+            errors.insert("channel", "请选择受理渠道（电话或征询专员）");
+            None
+        }
+        Some(input) => match input.parse::<Channel>() {
+            Ok(channel) if Channel::ENTERED.contains(&channel) => Some(channel),
+            // A web request comes only from the enterprise's own form.
+            _ => {
+                errors.insert("channel", "受理渠道应为电话或征询专员");
+                None
+            }
+        },
+    };
+    let note = extras
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|note| !note.is_empty())
+        .map(EntryNote::parse)
+        .transpose();
+    let note = errors.check("note", note);
+    // The request's fields are checked even when the channel is wrong, so every problem shows at once; the
+    // stand-in channel never leaves this function, because a wrong channel is an error.
+    let request = match NewRequest::parse(form, channel.unwrap_or(Channel::Phone)) {
+        Ok(request) => Some(request),
+        Err(found) => {
+            for (field, message) in found.iter() {
+                errors.insert(field, message);
+            }
+            None
+        }
+    };
+    match (request, channel, note) {
+        (Some(request), Some(_), Some(note)) => Ok(Entry { request, note }),
+        _ => Err(errors),
+    }
+}
+
+/// What the entry form shows in its fields: the public form's fields, the channel and the note.
+fn entry_values(form: &RequestForm, extras: &EntryExtras) -> serde_json::Value {
+    let mut values = form_values(form);
+    values["channel"] = json!(extras.channel.as_deref().unwrap_or_default().trim());
+    values["note"] = json!(extras.note.as_deref().unwrap_or_default());
+    values
+}
+
+/// The entry form with the typed values and, after a failed attempt, each error beside its field.
+fn entry_form(
+    forms: &Forms,
+    staff: &Staff,
+    values: &serde_json::Value,
+    errors: Option<&FieldErrors>,
+    status: StatusCode,
+) -> Response {
+    let title = if errors.is_some() {
+        "请修改后重新登记"
+    } else {
+        "登记诉求"
+    };
+    let channels: Vec<Choice> = Channel::ENTERED
+        .iter()
+        .map(|channel| Choice {
+            value: channel.code().to_owned(),
+            label: channel.label().to_owned(),
+        })
+        .collect();
+    let mut context = page_context(forms, Some(staff), title);
+    context.insert("form", values);
+    context.insert("errors", &errors);
+    context.insert("channels", &channels);
+    context.insert("towns", &forms.directory.town_names());
+    context.insert("form_token", AccessToken::generate().as_str());
+    render_page(forms, "console/new_request.html", &context, status)
+}
+
+/// 登记诉求: the form for a request that came by phone or from a town's collector.
+async fn new_request_page(State(state): State<Arc<ConsoleState>>, staff: Staff) -> Response {
+    let values = entry_values(&RequestForm::default(), &EntryExtras::default());
+    entry_form(state.forms(), &staff, &values, None, StatusCode::OK)
+}
+
+/// The outcome of posting the entry form.
+enum Entered {
+    Created(Box<RequestRow>),
+    Invalid {
+        values: serde_json::Value,
+        errors: FieldErrors,
+    },
+}
+
+/// Enters the request through the workflow, exactly like the enterprise's own submission (instant answer,
+/// automatic dispatch, receipt e-mail), with the centre user as the first event's actor; then shows the order.
+async fn enter_request(
+    State(state): State<Arc<ConsoleState>>,
+    staff: Staff,
+    body: Bytes,
+) -> Response {
+    let forms = state.forms();
+    let result = async {
+        let pairs = form_pairs(&body)?;
+        staff.may_act(field(&pairs, "csrf_token"))?;
+        let unreadable = |_| AppError::BadRequest("无法识别提交的表单".to_owned());
+        let form: RequestForm = serde_urlencoded::from_bytes(&body).map_err(unreadable)?;
+        let extras: EntryExtras = serde_urlencoded::from_bytes(&body).map_err(unreadable)?;
+        let entry = match read_entry(&form, &extras) {
+            Ok(entry) => entry,
+            Err(errors) => {
+                return Ok(Entered::Invalid {
+                    values: entry_values(&form, &extras),
+                    errors,
+                });
+            }
+        };
+        let idempotency_key = idempotency_key(extras.form_token.as_deref());
+        let submitted = forms
+            .submit_entered(
+                &entry.request,
+                &staff.actor(),
+                entry.note.as_ref().map(EntryNote::as_str),
+                idempotency_key.as_deref(),
+                Utc::now(),
+            )
+            .await?;
+        tracing::info!(
+            tracking_number = %submitted.row.tracking_number,
+            channel = entry.request.channel.code(),
+            actor = %staff.actor(),
+            "推进中心登记诉求"
+        );
+        Ok::<_, AppError>(Entered::Created(Box::new(submitted.row)))
+    }
+    .await;
+    match result {
+        Ok(Entered::Created(row)) => Redirect::to(&format!(
+            "/console/requests/{}?entered=1",
+            row.tracking_number
+        ))
+        .into_response(),
+        Ok(Entered::Invalid { values, errors }) => entry_form(
+            forms,
+            &staff,
+            &values,
+            Some(&errors),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(error) => message_page(forms, Some(&staff), error),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Knowledge gaps (知识缺口)
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -1142,5 +1332,65 @@ mod tests {
             "原单位职责不符"
         );
         assert!(read_dispatch(&[], false).is_err());
+    }
+
+    fn phoned_in() -> RequestForm {
+        RequestForm {
+            kind: Some("help".to_owned()),
+            enterprise_name: Some("滕州市恒达机械制造有限公司".to_owned()),
+            contact_name: Some("王经理".to_owned()),
+            contact_phone: Some("0632-5512345".to_owned()),
+            town: Some("洪绪镇".to_owned()),
+            description: Some("厂区门前道路积水，货车无法进出，请协调修复。".to_owned()),
+            ..RequestForm::default()
+        }
+    }
+
+    #[test]
+    fn an_entry_keeps_its_channel_and_note() {
+        // Arrange
+        let extras = EntryExtras {
+            channel: Some(" collector ".to_owned()),
+            note: Some("提报单位：洪绪镇（征询专员李明）".to_owned()),
+            form_token: None,
+        };
+
+        // Act
+        let entry = read_entry(&phoned_in(), &extras).expect("valid entry");
+
+        // Assert
+        assert_eq!(entry.request.channel, Channel::Collector);
+        assert_eq!(
+            entry.note.as_ref().map(EntryNote::as_str),
+            Some("提报单位：洪绪镇（征询专员李明）")
+        );
+    }
+
+    #[test]
+    fn an_entry_needs_a_centre_channel_and_reports_every_problem_at_once() {
+        for channel in [None, Some(""), Some("web"), Some("网站"), Some("wechat")] {
+            // Arrange
+            let extras = EntryExtras {
+                channel: channel.map(str::to_owned),
+                note: Some("备".repeat(501)),
+                form_token: None,
+            };
+            let form = RequestForm {
+                contact_phone: Some("12345".to_owned()),
+                ..phoned_in()
+            };
+
+            // Act
+            let errors = read_entry(&form, &extras).unwrap_err();
+
+            // Assert
+            assert!(errors.get("channel").is_some(), "{channel:?}");
+            assert_eq!(
+                errors.get("note"),
+                Some("备注不能超过500个字（现为501个字）")
+            );
+            assert!(errors.get("contact_phone").is_some());
+            assert_eq!(errors.len(), 3);
+        }
     }
 }

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    AppError, FormsState, check_csrf, client_address, error_page, form_pairs, issue_csrf,
-    render_page, wants_html,
+    AppError, FormsState, check_csrf, client_address, error_page, form_pairs, idempotency_key,
+    issue_csrf, render_page, wants_html,
 };
 use crate::domain::{AccessToken, Channel, NewRequest, RequestForm};
 use crate::workflow::status;
@@ -121,8 +121,9 @@ async fn submit(
     }
 }
 
-/// What the form shows in its fields: every field present, empty when not given.
-fn form_values(form: &RequestForm) -> serde_json::Value {
+/// What the form shows in its fields: every field present, empty when not given. The centre's entry form
+/// (`console/new_request.html`) shows the same fields.
+pub(super) fn form_values(form: &RequestForm) -> serde_json::Value {
     let value = |field: &Option<String>| field.clone().unwrap_or_default();
     json!({
         "kind": value(&form.kind),
@@ -214,13 +215,12 @@ async fn accept(
             });
         }
     };
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-        .or(extras.form_token)
-        .map(|key| key.trim().chars().take(200).collect::<String>())
-        .filter(|key| !key.is_empty());
+    let idempotency_key = idempotency_key(
+        headers
+            .get("idempotency-key")
+            .and_then(|value| value.to_str().ok())
+            .or(extras.form_token.as_deref()),
+    );
     let submitted = state
         .forms
         .submit(&request, idempotency_key.as_deref(), now)

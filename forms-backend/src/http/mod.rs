@@ -203,6 +203,14 @@ pub fn client_address(connect: Option<Extension<ConnectInfo<SocketAddr>>>) -> Ip
     )
 }
 
+/// An idempotency key as given (an `Idempotency-Key` header or a form's one-time `form_token`): trimmed, at most
+/// 200 characters, none when empty.
+pub fn idempotency_key(given: Option<&str>) -> Option<String> {
+    given
+        .map(|key| key.trim().chars().take(200).collect::<String>())
+        .filter(|key| !key.is_empty())
+}
+
 /// Reads a browser form as name-value pairs (repeated names, such as check boxes, are kept). Percent-decoding
 /// replaces broken UTF-8 with U+FFFD: refuse rather than store mangled text.
 pub fn form_pairs(body: &Bytes) -> Result<Vec<(String, String)>, AppError> {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, wants_html};
-use crate::domain::{AccessToken, RequestKind};
+use crate::domain::{AccessToken, Channel, RequestKind};
 use crate::store::{EventRow, RequestRow};
 use crate::workflow::{Forms, status};
 
@@ -112,6 +112,16 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
     let unit_name = |id: &str| unit_ref(forms, id).name;
     let actor_unit = event.actor.strip_prefix("unit:").map(unit_name);
     let (label, detail) = match event.kind.as_str() {
+        // Entered by the centre (代录): says so and by which channel, never which staff member.
+        "submitted" if event.actor.starts_with("centre:") => (
+            format!(
+                "推进中心已登记诉求（受理渠道：{}）",
+                text("channel")
+                    .and_then(|code| code.parse::<Channel>().ok())
+                    .map_or("—", Channel::label)
+            ),
+            None,
+        ),
         "submitted" => ("诉求已提交".to_owned(), None),
         "answered" => ("政策库已即时答复".to_owned(), None),
         "escalated" => ("已转人工办理".to_owned(), None),
