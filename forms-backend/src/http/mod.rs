@@ -186,6 +186,27 @@ pub fn render_page(
     }
 }
 
+/// The answer to a step taken on an order: back to `page` for a browser, the new status as JSON otherwise, or
+/// the error in the form the client understands.
+pub fn step_response(
+    forms: &Forms,
+    result: Result<crate::store::RequestRow, AppError>,
+    browser: bool,
+    page: &str,
+) -> Response {
+    match (result, browser) {
+        (Ok(_), true) => axum::response::Redirect::to(page).into_response(),
+        (Ok(row), false) => axum::Json(json!({
+            "tracking_number": row.tracking_number,
+            "status": row.status,
+            "status_label": crate::workflow::status::label(&row.status),
+        }))
+        .into_response(),
+        (Err(error), true) => error_page(forms, error),
+        (Err(error), false) => error.into_response(),
+    }
+}
+
 /// A page explaining an error to a browser user.
 pub fn error_page(forms: &Forms, error: AppError) -> Response {
     let (status, message) = error.status_and_message();

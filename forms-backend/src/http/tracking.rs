@@ -8,15 +8,17 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::{AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, wants_html};
+use super::{
+    AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, step_response,
+    wants_html,
+};
 use crate::domain::{AccessToken, Channel, RequestKind};
 use crate::store::{EventRow, RequestRow};
 use crate::workflow::{Forms, status};
@@ -291,17 +293,10 @@ async fn escalate(
         Ok(forms.escalate(&row, Utc::now()).await?)
     }
     .await;
-    match (result, browser) {
-        (Ok(_), true) => {
-            Redirect::to(&format!("/track/{tracking_number}?token={token}")).into_response()
-        }
-        (Ok(row), false) => Json(json!({
-            "tracking_number": row.tracking_number,
-            "status": row.status,
-            "status_label": status::label(&row.status),
-        }))
-        .into_response(),
-        (Err(error), true) => error_page(forms, error),
-        (Err(error), false) => error.into_response(),
-    }
+    step_response(
+        forms,
+        result,
+        browser,
+        &format!("/track/{tracking_number}?token={token}"),
+    )
 }

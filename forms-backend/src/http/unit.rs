@@ -4,19 +4,21 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::tracking::{TokenQuery, timeline_entry};
-use super::{AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, wants_html};
+use super::{
+    AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, step_response,
+    wants_html,
+};
 use crate::domain::{AccessToken, Phone, TokenHash};
 use crate::store::RequestRow;
 use crate::workflow::{Forms, MailRequest, UnitAction, status};
@@ -220,17 +222,10 @@ async fn unit_post(
         Ok(forms.unit_action(&row, &unit, &action, Utc::now()).await?)
     }
     .await;
-    match (result, browser) {
-        (Ok(_), true) => {
-            Redirect::to(&format!("/unit/{tracking_number}?token={token}")).into_response()
-        }
-        (Ok(row), false) => Json(json!({
-            "tracking_number": row.tracking_number,
-            "status": row.status,
-            "status_label": status::label(&row.status),
-        }))
-        .into_response(),
-        (Err(error), true) => error_page(forms, error),
-        (Err(error), false) => error.into_response(),
-    }
+    step_response(
+        forms,
+        result,
+        browser,
+        &format!("/unit/{tracking_number}?token={token}"),
+    )
 }
