@@ -1948,3 +1948,221 @@ async fn entering_a_request_needs_the_sessions_csrf_token() {
     assert_eq!(response.status(), 303);
     assert_eq!(app.request_count().await, 0);
 }
+
+/// The path and token of the first link containing `marker` in a message's text.
+fn link_in(message: &Received, marker: &str) -> (String, String) {
+    let link = message
+        .text
+        .lines()
+        .find(|line| line.contains(marker))
+        .map(|line| TestApp::path_of(line.trim()))
+        .unwrap_or_else(|| panic!("no {marker} link in {}", message.text));
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    (link, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_to_the_task_force()
+{
+    let (app, sink) = spawn_app().await;
+    let created: Value = app
+        .post_json(
+            "/api/requests",
+            &request("help", "我们厂区最近经常停电，电压也不稳，影响正常生产。"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let number = created["tracking_number"].as_str().unwrap().to_owned();
+    let tracking_token = created["tracking_url"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    app.drain().await;
+    let directory =
+        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
+    let handler = directory.unit("power").unwrap().handlers[0].clone();
+    let (_, unit_token) = link_in(&sink.to(&handler)[0], "/unit/");
+    let resolve =
+        |token: String| {
+            let path = format!("/unit/{number}");
+            let app = &app;
+            async move {
+                app.post_json(&path, &json!({
+                "token": token, "action": "resolve", "solved": "yes",
+                "method": "已检修线路", "contact_name": "李工", "contact_phone": "0632-5512345"
+            }))
+            .await
+            }
+        };
+    assert_eq!(resolve(unit_token.clone()).await.status(), 200);
+    app.drain().await;
+
+    // The enterprise rates through the link in its e-mail (附件5).
+    let resolved_mail = sink
+        .to("wang@hengda.example")
+        .into_iter()
+        .find(|m| m.subject.contains("请评价"))
+        .expect("a rating e-mail");
+    let (rating_page, rating_token) = link_in(&resolved_mail, "/rate/");
+    let page = app.get(&rating_page).await.text().await.unwrap();
+    assert!(page.contains("满意度评价") && page.contains("不满意"));
+    // The tracking token is not a rating token.
+    let forged = app
+        .post_json(
+            &format!("/rate/{number}"),
+            &json!({ "token": tracking_token, "rating": "unsatisfied" }),
+        )
+        .await;
+    assert_eq!(forged.status(), 404);
+    let rated = app
+        .post_json(
+            &format!("/rate/{number}"),
+            &json!({ "token": rating_token, "rating": "unsatisfied", "comment": "电压仍然不稳" }),
+        )
+        .await;
+    assert_eq!(rated.status(), 200);
+    let status: Value = app
+        .get(&format!("/api/requests/{number}?token={tracking_token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "rework", "{status}");
+    // Returned the same day with 3 working days (notice §二(五)1), counted by the calendar.
+    let calendar = qihu_forms::calendar::Calendar::load(&root().join("config/calendar")).unwrap();
+    let due: chrono::DateTime<Utc> = status["deadline"].as_str().unwrap().parse().unwrap();
+    assert!(
+        due <= calendar.due(Utc::now(), 3)
+            && due >= calendar.due(Utc::now() - chrono::Duration::minutes(5), 3)
+    );
+    app.drain().await;
+    let returned = sink
+        .to(&handler)
+        .into_iter()
+        .find(|m| m.subject.contains("重新办理"))
+        .expect("the unit is told");
+    assert!(returned.text.contains("电压仍然不稳"));
+    let (_, rework_token) = link_in(&returned, "/unit/");
+
+    // Second round: redone, still unsatisfied → the task force verifies (notice §二(四)3).
+    assert_eq!(resolve(rework_token).await.status(), 200);
+    app.drain().await;
+    let second = sink
+        .to("wang@hengda.example")
+        .into_iter()
+        .filter(|m| m.subject.contains("请评价"))
+        .nth(1)
+        .expect("a second rating e-mail");
+    let (_, second_token) = link_in(&second, "/rate/");
+    let rated = app
+        .post_json(
+            &format!("/rate/{number}"),
+            &json!({ "token": second_token, "rating": "不满意" }),
+        )
+        .await;
+    assert_eq!(rated.status(), 200);
+    let status: Value = app
+        .get(&format!("/api/requests/{number}?token={tracking_token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "verification");
+    let labels: Vec<&str> = status["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.iter().any(|l| l.contains("已退回承办单位重新办理")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.contains("待工作专班核查")),
+        "{labels:?}"
+    );
+    // Rating again is refused in plain words.
+    let again = app
+        .post_json(
+            &format!("/rate/{number}"),
+            &json!({ "token": second_token, "rating": "非常满意" }),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_satisfied_rating_closes_the_order() {
+    let (app, sink) = spawn_app().await;
+    let created: Value = app
+        .post_json(
+            "/api/requests",
+            &request("help", "我们厂区最近经常停电，电压也不稳，影响正常生产。"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let number = created["tracking_number"].as_str().unwrap().to_owned();
+    let tracking_token = created["tracking_url"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    app.drain().await;
+    let directory =
+        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
+    let (_, unit_token) = link_in(
+        &sink.to(&directory.unit("power").unwrap().handlers[0])[0],
+        "/unit/",
+    );
+    let resolved = app
+        .post_json(
+            &format!("/unit/{number}"),
+            &json!({
+                "token": unit_token, "action": "resolve", "solved": "yes",
+                "method": "已检修线路", "contact_name": "李工", "contact_phone": "0632-5512345"
+            }),
+        )
+        .await;
+    assert_eq!(resolved.status(), 200);
+    // Rating before the unit reported is impossible; after it, 比较满意 closes the order.
+    app.drain().await;
+    let mail = sink
+        .to("wang@hengda.example")
+        .into_iter()
+        .find(|m| m.subject.contains("请评价"))
+        .unwrap();
+    let (_, rating_token) = link_in(&mail, "/rate/");
+    let rated = app
+        .post_json(
+            &format!("/rate/{number}"),
+            &json!({ "token": rating_token, "rating": "fairly_satisfied" }),
+        )
+        .await;
+    assert_eq!(rated.status(), 200);
+    let status: Value = app
+        .get(&format!("/api/requests/{number}?token={tracking_token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "closed");
+    assert_eq!(status["status_label"], "已办结");
+    // A bad level gets a clear message.
+    let bad = app
+        .post_json(
+            &format!("/rate/{number}"),
+            &json!({ "token": rating_token, "rating": "一般" }),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+}

@@ -15,7 +15,7 @@ use tera::{Context, Tera};
 use crate::answer::InstantAnswerer;
 use crate::calendar::{Calendar, FALLBACK_WARNING};
 use crate::dispatch::{Catalogue, Directory, DispatchInput, Suggestion, suggest};
-use crate::domain::{AccessToken, NewRequest, RequestKind, TokenHash, TrackingNumber};
+use crate::domain::{AccessToken, NewRequest, Rating, RequestKind, TokenHash, TrackingNumber};
 use crate::settings::DispatchSettings;
 use crate::sla::RESOLUTION_WORKING_DAYS;
 use crate::store::{Change, OutgoingMail, RequestRecord, RequestRow, Store, StoreError};
@@ -34,6 +34,17 @@ pub mod status {
     pub const PLANNED: &str = "planned";
     /// 已申请销号: the unit reported the result.
     pub const RESOLVED: &str = "resolved";
+    /// 重新办理: rated 不满意 and returned to the unit.
+    pub const REWORK: &str = "rework";
+    /// 待专班核查: still 不满意 after two rounds of handling.
+    pub const VERIFICATION: &str = "verification";
+    /// 已办结 (销号).
+    pub const CLOSED: &str = "closed";
+
+    /// Orders a unit still has to handle and report on.
+    pub fn is_open(code: &str) -> bool {
+        matches!(code, DISPATCHED | ACCEPTED | PLANNED | REWORK)
+    }
 
     pub fn label(code: &str) -> &'static str {
         match code {
@@ -43,6 +54,9 @@ pub mod status {
             ACCEPTED => "承办单位办理中",
             PLANNED => "已提交解决方案",
             RESOLVED => "已办理完毕，等待评价",
+            REWORK => "评价不满意，已退回承办单位重新办理",
+            VERIFICATION => "仍不满意，待工作专班核查",
+            CLOSED => "已办结",
             _ => "处理中",
         }
     }
@@ -88,6 +102,13 @@ pub struct Submitted {
     pub token: String,
     pub instant_answer: Option<serde_json::Value>,
 }
+
+/// The "unit" a rating link belongs to in the table of action links.
+pub const RATING_LINK: &str = "enterprise-rating";
+/// Notice §二(五)1: an unsatisfied order is redone and reported within 3 working days.
+pub const REWORK_WORKING_DAYS: u32 = 3;
+/// Notice §二(四)3: after two rounds of handling and reply, a still unsatisfied order goes to the task force.
+pub const ROUNDS_BEFORE_VERIFICATION: usize = 2;
 
 /// What a handling unit does through its link.
 #[derive(Debug, Clone)]
@@ -145,6 +166,11 @@ impl Forms {
 
     pub fn tracking_url(&self, tracking_number: &str, token: &str) -> String {
         format!("{}/track/{tracking_number}?token={token}", self.public_url)
+    }
+
+    /// The enterprise's link to rate the result (附件5).
+    pub fn rating_url(&self, tracking_number: &str, token: &str) -> String {
+        format!("{}/rate/{tracking_number}?token={token}", self.public_url)
     }
 
     pub fn unit_url(&self, tracking_number: &str, token: &str) -> String {
@@ -531,10 +557,7 @@ impl Forms {
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
         let is_lead = row.lead_unit.as_deref() == Some(unit_id);
-        let open = matches!(
-            row.status.as_str(),
-            status::DISPATCHED | status::ACCEPTED | status::PLANNED
-        );
+        let open = status::is_open(&row.status);
         if !open {
             return Err(WorkflowError::NotAllowed(format!(
                 "当前状态为“{}”，不能再操作",
@@ -567,19 +590,31 @@ impl Forms {
                 contact_phone,
             } => {
                 let mut mails = Vec::new();
+                // Notice §二(五)1 一事一评估: the enterprise rates the result through its own link (附件5).
+                let rating_token = AccessToken::generate();
+                let rating_expires = now + Duration::days(self.dispatch.link_days.max(1));
                 if let Some(email) = &row.contact_email {
                     let mut context = self.mail_context(row, None, row.due_at)?;
                     context.insert("solved", solved);
                     context.insert("method", method);
                     context.insert("unit", &self.directory.unit(unit_id));
+                    context.insert(
+                        "rating_url",
+                        &self.rating_url(&row.tracking_number, rating_token.as_str()),
+                    );
                     mails.push(self.mail(
                         email,
-                        format!("【企业诉求】{} 已办理完毕", row.tracking_number),
+                        format!("【企业诉求】{} 已办理完毕，请评价", row.tracking_number),
                         "email/resolved_enterprise",
                         &context,
                     )?);
                 }
                 Change {
+                    unit_tokens: vec![(
+                        RATING_LINK.to_owned(),
+                        rating_token.hash().as_str().to_owned(),
+                        rating_expires,
+                    )],
                     actor,
                     kind: "resolved".to_owned(),
                     payload: json!({
@@ -622,6 +657,113 @@ impl Forms {
                 status: Some(status::PLANNED.to_owned()),
                 ..Change::default()
             },
+        };
+        self.store.record(row.id, &change, now).await?;
+        self.reload(row.id).await
+    }
+
+    /// 一事一评估 (notice §二(五)1): the enterprise rates the result — through its link, or the centre records a
+    /// call-back (`channel` "call_back"). Satisfied closes the order (销号); 不满意 returns it to the unit the same
+    /// day with 3 working days to redo it; still 不满意 after two rounds of handling, it waits for the unit's
+    /// 不满意诉求审核反馈表 and the task force's verification (notice §二(四)3).
+    pub async fn rate(
+        &self,
+        row: &RequestRow,
+        rating: Rating,
+        comment: &str,
+        channel: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        if row.status != status::RESOLVED {
+            return Err(WorkflowError::NotAllowed(format!(
+                "当前状态为“{}”，不能评价",
+                status::label(&row.status)
+            )));
+        }
+        let rounds = 1 + self
+            .store
+            .events(row.id)
+            .await?
+            .iter()
+            .filter(|event| event.kind == "returned")
+            .count();
+        let payload = json!({
+            "rating": rating.code(),
+            "rating_label": rating.label(),
+            "comment": comment,
+            "channel": channel,
+            "round": rounds,
+        });
+        let change = if rating.is_satisfied() {
+            Change {
+                actor: actor.to_owned(),
+                kind: "rated".to_owned(),
+                payload: json!({ "closure": "企业评价满意，销号", "rating": payload }),
+                status: Some(status::CLOSED.to_owned()),
+                ..Change::default()
+            }
+        } else if rounds < ROUNDS_BEFORE_VERIFICATION {
+            let lead = row
+                .lead_unit
+                .as_deref()
+                .and_then(|id| self.directory.unit(id))
+                .ok_or_else(|| {
+                    WorkflowError::UnknownUnit(row.lead_unit.clone().unwrap_or_default())
+                })?;
+            let deadline = self.calendar.deadline(now, REWORK_WORKING_DAYS);
+            let token = AccessToken::generate();
+            let mut context = self.mail_context(row, None, Some(deadline.due))?;
+            context.insert("unit", lead);
+            context.insert("rating", rating.label());
+            context.insert("comment", comment);
+            context.insert(
+                "action_url",
+                &self.unit_url(&row.tracking_number, token.as_str()),
+            );
+            let subject = format!(
+                "【企业诉求工单·重新办理】{}：企业评价不满意",
+                row.tracking_number
+            );
+            let mut mails = Vec::new();
+            for recipient in &lead.handlers {
+                mails.push(self.mail(
+                    recipient,
+                    subject.clone(),
+                    "email/returned_unit",
+                    &context,
+                )?);
+            }
+            Change {
+                actor: actor.to_owned(),
+                kind: "returned".to_owned(),
+                payload: json!({
+                    "rating": payload,
+                    "due_at": deadline.due,
+                    "deadline_rule": "3个工作日（不含退回当日，按国务院节假日安排计算）",
+                    "calendar": deadline.calendar,
+                }),
+                status: Some(status::REWORK.to_owned()),
+                due_at: Some(deadline.due),
+                mails,
+                unit_tokens: vec![(
+                    lead.id.clone(),
+                    token.hash().as_str().to_owned(),
+                    deadline.due + Duration::days(self.dispatch.link_days),
+                )],
+                ..Change::default()
+            }
+        } else {
+            Change {
+                actor: actor.to_owned(),
+                kind: "rated".to_owned(),
+                payload: json!({
+                    "rating": payload,
+                    "next": "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查",
+                }),
+                status: Some(status::VERIFICATION.to_owned()),
+                ..Change::default()
+            }
         };
         self.store.record(row.id, &change, now).await?;
         self.reload(row.id).await

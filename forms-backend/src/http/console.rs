@@ -428,10 +428,7 @@ struct OrderView<'a> {
 }
 
 fn is_open(row: &RequestRow) -> bool {
-    matches!(
-        row.status.as_str(),
-        status::DISPATCHED | status::ACCEPTED | status::PLANNED
-    )
+    status::is_open(&row.status)
 }
 
 fn order_view<'a>(forms: &Forms, row: &'a RequestRow, now: DateTime<Utc>) -> OrderView<'a> {

@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<FormsState>> {
         .route("/api/requests/{tracking_number}", get(status_json))
         .route("/api/requests/{tracking_number}/escalate", post(escalate))
         .route("/track/{tracking_number}", get(tracking_page))
+        .route("/rate/{tracking_number}", get(rating_page).post(rate))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +128,25 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
         "submitted" => ("诉求已提交".to_owned(), None),
         "answered" => ("政策库已即时答复".to_owned(), None),
         "escalated" => ("已转人工办理".to_owned(), None),
+        "rated" | "returned" => {
+            let rating = event.payload.get("rating");
+            let level = rating
+                .and_then(|r| r.get("rating_label"))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let comment = rating
+                .and_then(|r| r.get("comment"))
+                .and_then(|v| v.as_str())
+                .filter(|c| !c.is_empty())
+                .map(|c| format!("意见建议：{c}"));
+            let label = match (event.kind.as_str(), event.payload.get("closure")) {
+                ("returned", _) => format!("评价：{level}，已退回承办单位重新办理"),
+                (_, Some(_)) => format!("评价：{level}，已办结"),
+                _ => format!("评价：{level}，待工作专班核查"),
+            };
+            (label, comment)
+        }
         "forwarded" => (
             format!(
                 "{}报推进中心（本级不能解决）",
@@ -298,5 +318,128 @@ async fn escalate(
         result,
         browser,
         &format!("/track/{tracking_number}?token={token}"),
+    )
+}
+
+/// The order a rating link opens, if the link is valid.
+async fn rating_target(
+    forms: &Forms,
+    tracking_number: &str,
+    token: &str,
+) -> Result<RequestRow, AppError> {
+    let row = forms
+        .store
+        .request_by_tracking_number(tracking_number.trim())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if token.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let hash = crate::domain::TokenHash::of_presented(token);
+    match forms
+        .store
+        .unit_for_token(row.id, hash.as_str(), Utc::now())
+        .await?
+    {
+        Some(link) if link == crate::workflow::RATING_LINK => Ok(row),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// 满意度评价表 (附件5) for the enterprise: 问题描述, 解决情况, 解决部门, 满意度评价, 意见建议.
+async fn rating_page(
+    State(state): State<Arc<FormsState>>,
+    Path(tracking_number): Path<String>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+) -> Response {
+    let forms = &state.forms;
+    let token = query
+        .ok()
+        .and_then(|Query(query)| query.token)
+        .unwrap_or_default();
+    let row = match rating_target(forms, &tracking_number, &token).await {
+        Ok(row) => row,
+        Err(error) => return error_page(forms, error),
+    };
+    let events = forms.store.events(row.id).await.unwrap_or_default();
+    let result = events
+        .iter()
+        .rev()
+        .find(|event| event.kind == "resolved")
+        .map(|event| timeline_entry(forms, event).detail.unwrap_or_default())
+        .unwrap_or_default();
+    let csrf = AccessToken::generate();
+    let mut context = forms.page_context.clone();
+    context.insert("page_title", "满意度评价");
+    context.insert("request", &crate::workflow::MailRequest::of(&row));
+    context.insert("result", &result);
+    context.insert(
+        "unit_name",
+        &row.lead_unit
+            .as_deref()
+            .map(|id| unit_ref(forms, id).name)
+            .unwrap_or_default(),
+    );
+    context.insert("can_rate", &(row.status == status::RESOLVED));
+    context.insert("status_label", status::label(&row.status));
+    context.insert("token", &token);
+    context.insert("csrf_token", csrf.as_str());
+    let mut response = render_page(forms, "rate.html", &context, StatusCode::OK);
+    issue_csrf(&mut response, &csrf);
+    response
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RatingBody {
+    token: Option<String>,
+    csrf_token: Option<String>,
+    rating: Option<String>,
+    comment: Option<String>,
+}
+
+/// The enterprise's rating, from the form or as JSON `{"token", "rating", "comment"}`.
+async fn rate(
+    State(state): State<Arc<FormsState>>,
+    Path(tracking_number): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let browser = wants_html(&headers);
+    let forms = &state.forms;
+    let body: RatingBody = if browser {
+        serde_urlencoded::from_bytes(&body).unwrap_or_default()
+    } else {
+        serde_json::from_slice(&body).unwrap_or_default()
+    };
+    let token = body.token.clone().unwrap_or_default();
+    let result = async {
+        if browser {
+            check_csrf(&headers, body.csrf_token.as_deref())?;
+        }
+        let row = rating_target(forms, &tracking_number, &token).await?;
+        let rating: crate::domain::Rating =
+            body.rating.as_deref().unwrap_or_default().parse().map_err(
+                |error: crate::domain::UnknownRating| AppError::BadRequest(error.to_string()),
+            )?;
+        let comment: String = body
+            .comment
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .take(1000)
+            .collect();
+        Ok(forms
+            .rate(&row, rating, &comment, "web", "enterprise", Utc::now())
+            .await?)
+    }
+    .await;
+    step_response(
+        forms,
+        result,
+        browser,
+        &format!("/rate/{tracking_number}?token={token}"),
     )
 }

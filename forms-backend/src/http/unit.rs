@@ -84,13 +84,7 @@ async fn unit_page(
             .and_then(|id| forms.directory.unit(id)),
     );
     context.insert("status_label", status::label(&row.status));
-    context.insert(
-        "open",
-        &matches!(
-            row.status.as_str(),
-            status::DISPATCHED | status::ACCEPTED | status::PLANNED
-        ),
-    );
+    context.insert("open", &status::is_open(&row.status));
     context.insert("accepted", &(row.status != status::DISPATCHED));
     context.insert(
         "due",
