@@ -2166,3 +2166,69 @@ async fn a_satisfied_rating_closes_the_order() {
         .await;
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_centre_records_a_call_back_and_false_feedback() {
+    let (app, sink) = spawn_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let number = app
+        .submit(&request(
+            "help",
+            "我们厂区最近经常停电，电压也不稳，影响正常生产。",
+        ))
+        .await;
+    app.drain().await;
+    let directory =
+        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
+    let (_, unit_token) = link_in(
+        &sink.to(&directory.unit("power").unwrap().handlers[0])[0],
+        "/unit/",
+    );
+    let resolved = app
+        .post_json(&format!("/unit/{number}"), &json!({
+            "token": unit_token, "action": "resolve", "solved": "yes",
+            "method": "已电话联系企业并检修线路", "contact_name": "李工", "contact_phone": "0632-5512345"
+        }))
+        .await;
+    assert_eq!(resolved.status(), 200);
+    let page = app
+        .console_page(&session, &format!("/console/requests/{number}"))
+        .await;
+    assert!(page.contains("电话回访（满意度评价）"));
+    let response = app
+        .console_post(
+            &session,
+            &format!("/console/requests/{number}/call-back"),
+            &[
+                ("csrf_token", session.csrf.as_str()),
+                ("rating", "unsatisfied"),
+                ("comment", "根本没人联系过我们"),
+                ("false_feedback", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.stored(&number).await.status, "rework");
+    let events = app
+        .app
+        .store
+        .events(app.stored(&number).await.id)
+        .await
+        .unwrap();
+    let false_feedback = events
+        .iter()
+        .find(|e| e.kind == "false_feedback")
+        .expect("false feedback recorded");
+    assert_eq!(false_feedback.payload["unit"], "power");
+    assert_eq!(false_feedback.actor, "centre:zhang");
+    let returned = events.iter().find(|e| e.kind == "returned").unwrap();
+    assert_eq!(returned.payload["rating"]["channel"], "call_back");
+    let page = app
+        .console_page(&session, &format!("/console/requests/{number}"))
+        .await;
+    assert!(
+        page.contains("电话回访") && page.contains("根本没人联系过我们"),
+        "the order page shows the call-back"
+    );
+}

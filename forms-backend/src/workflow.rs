@@ -769,6 +769,34 @@ impl Forms {
         self.reload(row.id).await
     }
 
+    /// 虚假反馈 (notice §二(五)3): during a call-back the enterprise says the unit reported contact or an answer that
+    /// never happened. Recorded against the first-responsible unit for the reports; the order's state is unchanged.
+    pub async fn record_false_feedback(
+        &self,
+        row: &RequestRow,
+        statement: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        self.store
+            .record(
+                row.id,
+                &Change {
+                    actor: actor.to_owned(),
+                    kind: "false_feedback".to_owned(),
+                    payload: json!({
+                        "unit": row.lead_unit,
+                        "statement": statement,
+                        "rule": "未与企业沟通回复却反馈为已沟通、已回复（滕政办发〔2022〕1号 二（五）3）",
+                    }),
+                    ..Change::default()
+                },
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Checks a presented tracking token against the stored hash, in constant time.
     pub fn tracking_token_matches(row: &RequestRow, presented: &str) -> bool {
         !presented.is_empty()

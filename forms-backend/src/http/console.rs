@@ -91,6 +91,10 @@ pub fn router(app: Arc<FormsState>) -> Router {
             "/console/requests/{tracking_number}/dispatch",
             post(dispatch),
         )
+        .route(
+            "/console/requests/{tracking_number}/call-back",
+            post(call_back),
+        )
         .route("/console/knowledge-gaps", get(knowledge_gaps_page))
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
@@ -628,6 +632,33 @@ fn event_details(forms: &Forms, kind: &str, payload: &serde_json::Value) -> Vec<
                 ),
                 "reason" => ("理由", text(value)),
                 "deadline_rule" => ("期限规则", text(value)),
+                "rating" => (
+                    "满意度评价",
+                    [
+                        value.get("rating_label").map(&text),
+                        value.get("channel").map(|c| {
+                            if text(c) == "call_back" {
+                                "电话回访".to_owned()
+                            } else {
+                                "企业在线评价".to_owned()
+                            }
+                        }),
+                        value
+                            .get("comment")
+                            .map(&text)
+                            .filter(|c| !c.is_empty())
+                            .map(|c| format!("意见建议：{c}")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                ),
+                "closure" => ("销号", text(value)),
+                "next" => ("下一步", text(value)),
+                "statement" => ("企业陈述", text(value)),
+                "rule" => ("依据", text(value)),
+                "unit" => ("单位", unit_ref(forms, &text(value)).name),
                 "calendar" => ("工作日历", text(value)),
                 "calendar_warning" => ("提示", text(value)),
                 "counted" => (
@@ -964,6 +995,7 @@ async fn order_page(
     );
     context.insert("timeline", &timeline);
     context.insert("can_dispatch", &can_dispatch);
+    context.insert("can_call_back", &(row.status == status::RESOLVED));
     if can_dispatch {
         context.insert("form", &dispatch_form(forms, &row));
         context.insert("unit_groups", &unit_groups(forms));
@@ -1062,6 +1094,53 @@ async fn dispatch(
             row.tracking_number
         ))
         .into_response(),
+        Err(error) => message_page(forms, Some(&staff), error),
+    }
+}
+
+/// 电话回访 (notice §二(五)1): the centre calls the enterprise back and records its rating; it can also record that
+/// the enterprise says the unit never contacted it (虚假反馈, notice §二(五)3), which the reports count.
+async fn call_back(
+    State(state): State<Arc<ConsoleState>>,
+    staff: Staff,
+    Path(tracking_number): Path<String>,
+    body: Bytes,
+) -> Response {
+    let forms = state.forms();
+    let result = async {
+        let pairs = form_pairs(&body)?;
+        staff.may_act(field(&pairs, "csrf_token"))?;
+        let row = find_order(forms, &tracking_number).await?;
+        let rating: crate::domain::Rating = field(&pairs, "rating")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|error: crate::domain::UnknownRating| {
+                AppError::BadRequest(error.to_string())
+            })?;
+        let comment: String = field(&pairs, "comment")
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .take(1000)
+            .collect();
+        let false_feedback = field(&pairs, "false_feedback").is_some_and(|value| !value.is_empty());
+        let now = Utc::now();
+        if false_feedback {
+            forms
+                .record_false_feedback(&row, &comment, &staff.actor(), now)
+                .await?;
+        }
+        forms
+            .rate(&row, rating, &comment, "call_back", &staff.actor(), now)
+            .await
+            .map_err(AppError::from)
+    }
+    .await;
+    match result {
+        Ok(row) => {
+            Redirect::to(&format!("/console/requests/{}", row.tracking_number)).into_response()
+        }
         Err(error) => message_page(forms, Some(&staff), error),
     }
 }
