@@ -2232,3 +2232,59 @@ async fn the_centre_records_a_call_back_and_false_feedback() {
         "the order page shows the call-back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_plan_moves_the_deadline_to_its_committed_date() {
+    let (app, sink) = spawn_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let number = app
+        .submit(&request(
+            "help",
+            "我们厂区最近经常停电，电压也不稳，影响正常生产。",
+        ))
+        .await;
+    app.drain().await;
+    let directory =
+        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
+    let (_, unit_token) = link_in(
+        &sink.to(&directory.unit("power").unwrap().handlers[0])[0],
+        "/unit/",
+    );
+    let committed = (Utc::now() + chrono::Duration::days(45)).date_naive();
+    let planned = app
+        .post_json(&format!("/unit/{number}"), &json!({
+            "token": unit_token, "action": "plan",
+            "committed_date": committed.to_string(), "reason": "需新建专用变压器，设备采购周期约40天"
+        }))
+        .await;
+    assert_eq!(planned.status(), 200);
+    assert_eq!(app.stored(&number).await.status, "planned");
+    let page = app
+        .console_page(&session, &format!("/console/requests/{number}"))
+        .await;
+    assert!(page.contains("批准解决方案"));
+    let approved = app
+        .console_post(
+            &session,
+            &format!("/console/requests/{number}/approve-plan"),
+            &[("csrf_token", session.csrf.as_str())],
+        )
+        .await;
+    assert_eq!(approved.status(), 303);
+    let order = app.stored(&number).await;
+    assert_eq!(order.status, "accepted");
+    assert_eq!(
+        order.due_at,
+        Some(qihu_forms::calendar::end_of_day(committed))
+    );
+    // Approving twice is refused.
+    let again = app
+        .console_post(
+            &session,
+            &format!("/console/requests/{number}/approve-plan"),
+            &[("csrf_token", session.csrf.as_str())],
+        )
+        .await;
+    assert_ne!(again.status(), 303);
+}

@@ -769,6 +769,52 @@ impl Forms {
         self.reload(row.id).await
     }
 
+    /// The centre approves a unit's plan (解决方案): the order's deadline becomes the plan's committed completion
+    /// date, at its end (23:59:59 +08:00). Notice §二(三): problems that cannot be solved in the short term get a
+    /// plan with a committed date, and the centre follows them until closed.
+    pub async fn approve_plan(
+        &self,
+        row: &RequestRow,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        if row.status != status::PLANNED {
+            return Err(WorkflowError::NotAllowed(
+                "该工单没有待审批的解决方案".to_owned(),
+            ));
+        }
+        let plan = self
+            .store
+            .events(row.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|event| event.kind == "plan_submitted")
+            .ok_or_else(|| WorkflowError::NotAllowed("找不到承办单位提交的解决方案".to_owned()))?;
+        let committed_date = plan
+            .payload
+            .get("committed_date")
+            .and_then(|value| value.as_str())
+            .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .ok_or_else(|| WorkflowError::NotAllowed("解决方案的承诺办结日期无效".to_owned()))?;
+        let due = crate::calendar::end_of_day(committed_date);
+        self.store
+            .record(
+                row.id,
+                &Change {
+                    actor: actor.to_owned(),
+                    kind: "plan_approved".to_owned(),
+                    payload: json!({ "committed_date": committed_date, "due_at": due }),
+                    status: Some(status::ACCEPTED.to_owned()),
+                    due_at: Some(due),
+                    ..Change::default()
+                },
+                now,
+            )
+            .await?;
+        self.reload(row.id).await
+    }
+
     /// 虚假反馈 (notice §二(五)3): during a call-back the enterprise says the unit reported contact or an answer that
     /// never happened. Recorded against the first-responsible unit for the reports; the order's state is unchanged.
     pub async fn record_false_feedback(

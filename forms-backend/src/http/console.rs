@@ -95,6 +95,10 @@ pub fn router(app: Arc<FormsState>) -> Router {
             "/console/requests/{tracking_number}/call-back",
             post(call_back),
         )
+        .route(
+            "/console/requests/{tracking_number}/approve-plan",
+            post(approve_plan),
+        )
         .route("/console/knowledge-gaps", get(knowledge_gaps_page))
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
@@ -996,6 +1000,7 @@ async fn order_page(
     context.insert("timeline", &timeline);
     context.insert("can_dispatch", &can_dispatch);
     context.insert("can_call_back", &(row.status == status::RESOLVED));
+    context.insert("can_approve_plan", &(row.status == status::PLANNED));
     if can_dispatch {
         context.insert("form", &dispatch_form(forms, &row));
         context.insert("unit_groups", &unit_groups(forms));
@@ -1094,6 +1099,32 @@ async fn dispatch(
             row.tracking_number
         ))
         .into_response(),
+        Err(error) => message_page(forms, Some(&staff), error),
+    }
+}
+
+/// The centre approves a unit's plan; the order's deadline becomes the committed date.
+async fn approve_plan(
+    State(state): State<Arc<ConsoleState>>,
+    staff: Staff,
+    Path(tracking_number): Path<String>,
+    body: Bytes,
+) -> Response {
+    let forms = state.forms();
+    let result = async {
+        let pairs = form_pairs(&body)?;
+        staff.may_act(field(&pairs, "csrf_token"))?;
+        let row = find_order(forms, &tracking_number).await?;
+        forms
+            .approve_plan(&row, &staff.actor(), Utc::now())
+            .await
+            .map_err(AppError::from)
+    }
+    .await;
+    match result {
+        Ok(row) => {
+            Redirect::to(&format!("/console/requests/{}", row.tracking_number)).into_response()
+        }
         Err(error) => message_page(forms, Some(&staff), error),
     }
 }

@@ -128,6 +128,10 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
         "submitted" => ("诉求已提交".to_owned(), None),
         "answered" => ("政策库已即时答复".to_owned(), None),
         "escalated" => ("已转人工办理".to_owned(), None),
+        "plan_approved" => (
+            "推进中心批准了解决方案".to_owned(),
+            text("committed_date").map(|date| format!("办结时限改为 {date}")),
+        ),
         "false_feedback" => ("推进中心回访：企业反映承办单位未与其联系".to_owned(), None),
         "rated" | "returned" => {
             let rating = event.payload.get("rating");
