@@ -42,6 +42,18 @@ pub enum Command {
     GenCorpus(GenCorpusArgs),
     /// 管理推进中心工作台的用户
     User(UserArgs),
+    /// 执行一次督办巡检：对逾期未反馈的工单亮黄牌，按连续亮牌情况升级为红牌警示或约谈
+    Tick(TickArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TickArgs {
+    /// 按哪一时刻判断逾期（RFC 3339，如 2026-03-02T09:00:00+08:00；默认现在）
+    #[arg(long, value_name = "INSTANT")]
+    pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// 输出 JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

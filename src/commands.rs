@@ -12,7 +12,7 @@ use chrono_tz::Asia::Shanghai;
 use crate::build::{self, BuildError, BuildOptions};
 use crate::cli::{
     AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, GenCorpusArgs, RoleArg,
-    SearchArgs, UserAddArgs, UserArgs, UserCommand,
+    SearchArgs, TickArgs, UserAddArgs, UserArgs, UserCommand,
 };
 use crate::config::Settings;
 use crate::policy::{self, Diagnostic};
@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deadline(args) => deadline(&settings, args),
         Command::GenCorpus(args) => gen_corpus(args),
         Command::User(args) => user(&settings, args),
+        Command::Tick(args) => tick(settings, args),
     }
 }
 
@@ -387,5 +388,39 @@ fn add_user(settings: &Settings, args: UserAddArgs) -> anyhow::Result<ExitCode> 
     })?;
     tracing::debug!(id = created, "已创建工作台用户");
     println!("已创建用户 {username}（角色：{}）", role.label());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `qihu tick`: one supervision pass (督办亮牌) over the configured database; prints the cards it issued.
+fn tick(settings: Settings, args: TickArgs) -> anyhow::Result<ExitCode> {
+    let now = args.now.map_or_else(Utc::now, |at| at.with_timezone(&Utc));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")?;
+    let report = runtime.block_on(async {
+        let app = crate::serve::App::open(settings).await?;
+        anyhow::Ok(qihu_forms::sla::cards::supervise(&app.forms.forms, now).await?)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "督办巡检（截至 {}）：逾期未反馈工单 {} 件，本次亮牌 {} 张",
+        now.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M"),
+        report.overdue,
+        report.issued.len()
+    );
+    for card in &report.issued {
+        println!(
+            "  {} {} {}：{}（通知 {} 封）",
+            card.tracking_number,
+            card.unit,
+            card.kind.label(),
+            card.evidence,
+            card.mails
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

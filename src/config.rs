@@ -7,6 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use qihu_forms::settings::{
     CalendarSettings, DispatchSettings, IntakeSettings, MailSettings, StorageSettings,
+    SupervisionSettings,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,7 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     pub intake: IntakeSettings,
     pub calendar: CalendarSettings,
+    pub supervision: SupervisionSettings,
 }
 
 /// `[search]`: the search index (检索索引) and the Chinese analysis data.

@@ -453,6 +453,10 @@ pub fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         let poll = Duration::from_secs(app.state.settings.mail.poll_seconds.max(1));
         qihu_forms::mail::spawn_worker(app.store.clone(), app.mailer.clone(), poll);
+        spawn_supervision(
+            Arc::clone(&app.forms.forms),
+            Duration::from_secs(app.state.settings.supervision.interval_seconds.max(1)),
+        );
         axum::serve(
             listener,
             app.router()
@@ -465,6 +469,34 @@ pub fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a supervision pass (督办亮牌, [`qihu_forms::sla::cards::supervise`]) every `interval`, from the start.
+pub fn spawn_supervision(
+    forms: Arc<qihu_forms::workflow::Forms>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match qihu_forms::sla::cards::supervise(&forms, chrono::Utc::now()).await {
+                Ok(report) => {
+                    for card in &report.issued {
+                        tracing::info!(
+                            unit = %card.unit,
+                            order = %card.tracking_number,
+                            "督办亮牌：{}（{}）",
+                            card.kind.label(),
+                            card.evidence
+                        );
+                    }
+                }
+                Err(error) => tracing::warn!("督办亮牌巡检失败：{error}"),
+            }
+        }
+    })
 }
 
 /// Rebuilds the site and the index when a policy, template or analysis file changes; a failed rebuild keeps

@@ -66,3 +66,259 @@ fn a_year_without_its_notice_says_so() {
     assert_eq!(json["fallback"], true);
     assert_eq!(json["due"], "2027-06-04T23:59:59+08:00");
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Supervision cards (督办亮牌): an order past its deadline without a result earns its unit a yellow card, two
+// in a row a red card; the centre can waive a card.
+// ---------------------------------------------------------------------------------------------------------
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use qihu::config::Settings;
+use qihu::serve::App;
+use qihu_forms::domain::{Channel, NewRequest, RequestForm};
+use qihu_forms::sla::cards::{self, CardKind, CardState};
+use qihu_forms::store::RequestRow;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Settings for an app in `dir`: no SMTP server, so mails are written as `.eml` files to `dir/outbox`.
+fn settings_in(dir: &Path) -> Settings {
+    let mut settings = Settings::default();
+    settings.site.templates_dir = root().join("site-templates");
+    settings.site.output_dir = dir.join("public");
+    settings.search.index_dir = dir.join("no-index");
+    settings.search.analysis_dir = root().join("config/search");
+    settings.storage.database_url = format!("sqlite://{}", dir.join("data/qihu.db").display());
+    settings.storage.secret_file = dir.join("data/secret.key");
+    settings.mail.smtp_url = None;
+    settings.mail.outbox_dir = dir.join("outbox");
+    settings.dispatch.units_file = root().join("config/units.toml");
+    settings.dispatch.catalogue_file = root().join("config/dispatch.toml");
+    settings.calendar.dir = root().join("config/calendar");
+    settings.dispatch.auto = false;
+    settings.server.public_url = "http://qihu.test".to_owned();
+    settings
+}
+
+/// A help request, dispatched to the tax bureau at `now`.
+async fn dispatched_order(app: &App, description: &str, now: DateTime<Utc>) -> RequestRow {
+    let forms = &app.forms.forms;
+    let form = RequestForm {
+        kind: Some("help".to_owned()),
+        enterprise_name: Some("滕州市恒达机械制造有限公司".to_owned()),
+        contact_name: Some("王经理".to_owned()),
+        contact_phone: Some("13812345678".to_owned()),
+        contact_email: Some("wang@hengda.example".to_owned()),
+        town: Some("荆河街道".to_owned()),
+        description: Some(description.to_owned()),
+        ..RequestForm::default()
+    };
+    let request = NewRequest::parse(&form, Channel::Web).unwrap();
+    let submitted = forms.submit(&request, None, now).await.unwrap();
+    let row = forms
+        .dispatch(&submitted.row, "tax", &[], "centre:test", "测试派单", now)
+        .await
+        .unwrap();
+    assert_eq!(row.status, "dispatched");
+    row
+}
+
+/// The `(kind, subject)` of every card e-mail waiting in the outbox.
+async fn card_mails(app: &App) -> Vec<(String, String)> {
+    app.store
+        .due_messages(Utc::now() + Duration::days(3650), 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.subject.contains("督办通知") || m.subject.contains("红牌"))
+        .map(|m| (m.recipient, m.subject))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdue_orders_earn_yellow_then_red_cards_once_and_cards_can_be_waived() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_in(dir.path());
+    let app = App::open(settings.clone()).await.expect("app opens");
+    let forms = &app.forms.forms;
+    let dispatched_at = Utc::now();
+    let first = dispatched_order(&app, "厂区经常停电，请协调供电部门解决。", dispatched_at).await;
+    let due = first.due_at.unwrap();
+
+    // Before the deadline: nothing.
+    let report = cards::supervise(forms, due - Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(report.issued.is_empty());
+
+    // After it: one yellow card, with its notice to the tax bureau's handlers.
+    let later = due + Duration::hours(1);
+    let report = cards::supervise(forms, later).await.unwrap();
+    assert_eq!(report.issued.len(), 1);
+    let yellow = &report.issued[0];
+    assert_eq!(yellow.kind, CardKind::YellowCard);
+    assert_eq!(yellow.unit, "tax");
+    assert_eq!(yellow.tracking_number, first.tracking_number);
+    let events = app.store.events(first.id).await.unwrap();
+    let card = events.iter().find(|e| e.kind == "yellow_card").unwrap();
+    assert_eq!(card.actor, "system:supervision");
+    assert_eq!(card.payload["unit"], "tax");
+    assert_eq!(card.payload["order"], first.tracking_number.as_str());
+    assert!(card.payload["rule"].as_str().unwrap().contains("黄牌"));
+    assert!(
+        card.payload["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("截至")
+    );
+    assert_eq!(
+        card_mails(&app).await,
+        [(
+            "tax-handler@tengzhou.example".to_owned(),
+            format!(
+                "【督办通知·黄牌】{}：市税务局未按期反馈办理结果",
+                first.tracking_number
+            )
+        )]
+    );
+
+    // Re-running never issues a card twice.
+    let report = cards::supervise(forms, later + Duration::hours(2))
+        .await
+        .unwrap();
+    assert!(report.issued.is_empty());
+    let all = app.store.supervision_events().await.unwrap();
+    assert_eq!(
+        cards::unit_card_state(&all, "tax", later),
+        CardState::Yellow
+    );
+    assert_eq!(
+        cards::unit_card_state(&all, "tax", due - Duration::hours(1)),
+        CardState::Green
+    );
+
+    // A second overdue order of the same unit: a yellow card, then a red card to the task force and the deputy.
+    let second =
+        dispatched_order(&app, "新厂房用电报装迟迟未批，请帮助协调。", dispatched_at).await;
+    let second_later = second.due_at.unwrap() + Duration::hours(3);
+    let report = cards::supervise(forms, second_later).await.unwrap();
+    let kinds: Vec<CardKind> = report.issued.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [CardKind::YellowCard, CardKind::RedCard]);
+    let red = &report.issued[1];
+    assert_eq!(red.tracking_number, second.tracking_number);
+    let red_event = app
+        .store
+        .events(second.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == "red_card")
+        .unwrap();
+    assert_eq!(red_event.payload["orders"].as_array().unwrap().len(), 2);
+    let mut red_recipients: Vec<String> = card_mails(&app)
+        .await
+        .into_iter()
+        .filter(|(_, subject)| subject.starts_with("【红牌警示】"))
+        .map(|(recipient, _)| recipient)
+        .collect();
+    red_recipients.sort();
+    assert_eq!(
+        red_recipients,
+        ["tax-deputy@tengzhou.example", "zhuanban@tengzhou.example"]
+    );
+    let all = app.store.supervision_events().await.unwrap();
+    assert_eq!(
+        cards::unit_card_state(&all, "tax", second_later),
+        CardState::Red
+    );
+    assert!(
+        cards::supervise(forms, second_later)
+            .await
+            .unwrap()
+            .issued
+            .is_empty()
+    );
+
+    // The centre waives the red card: it no longer counts, and no new red card follows.
+    assert!(
+        cards::waive_card(forms, red.event_id, "centre:test", " ", second_later)
+            .await
+            .is_err()
+    );
+    let waived_at = second_later + Duration::minutes(5);
+    cards::waive_card(
+        forms,
+        red.event_id,
+        "centre:test",
+        "供电公司停电检修，非单位原因",
+        waived_at,
+    )
+    .await
+    .unwrap();
+    assert!(
+        cards::waive_card(forms, red.event_id, "centre:test", "再次免除", waived_at)
+            .await
+            .is_err()
+    );
+    let all = app.store.supervision_events().await.unwrap();
+    assert_eq!(
+        cards::unit_card_state(&all, "tax", waived_at),
+        CardState::Yellow
+    );
+    assert_eq!(
+        cards::unit_card_state(&all, "tax", second_later),
+        CardState::Red
+    );
+    assert!(
+        cards::supervise(forms, waived_at + Duration::hours(1))
+            .await
+            .unwrap()
+            .issued
+            .is_empty()
+    );
+
+    // The notices go out as .eml files (no SMTP server configured).
+    let drained =
+        qihu_forms::mail::drain_outbox(&app.store, &app.mailer, Utc::now() + Duration::days(3650))
+            .await
+            .unwrap();
+    assert!(drained.sent >= 3);
+    assert_eq!(app.store.outbox_counts().await.unwrap().pending, 0);
+    let notices = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+        .filter_map(|bytes| {
+            mail_parser::MessageParser::default()
+                .parse(&bytes[..])
+                .map(|m| m.body_text(0).unwrap_or_default().into_owned())
+        })
+        .filter(|text| text.contains("亮“黄牌”") && text.contains("督办"))
+        .count();
+    assert!(notices >= 1);
+
+    // `qihu tick` runs a pass on the same database: nothing more to issue.
+    let output = Command::new(env!("CARGO_BIN_EXE_qihu"))
+        .current_dir(root())
+        .env("QIHU_STORAGE__DATABASE_URL", &settings.storage.database_url)
+        .env("QIHU_STORAGE__SECRET_FILE", &settings.storage.secret_file)
+        .env("QIHU_MAIL__OUTBOX_DIR", &settings.mail.outbox_dir)
+        .env("QIHU_SEARCH__INDEX_DIR", &settings.search.index_dir)
+        .args(["tick", "--now"])
+        .arg((waived_at + Duration::days(1)).to_rfc3339())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.contains("逾期未反馈工单 2 件，本次亮牌 0 张"),
+        "{printed}"
+    );
+}

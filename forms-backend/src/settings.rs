@@ -172,3 +172,19 @@ mod tests {
         assert!(printed.contains("smtp://mailer:***@mail.example:587"));
     }
 }
+
+/// `[supervision]`: the supervision pass (督办亮牌) that `qihu serve` runs in the background.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SupervisionSettings {
+    /// Seconds between two passes (default 300).
+    pub interval_seconds: u64,
+}
+
+impl Default for SupervisionSettings {
+    fn default() -> Self {
+        SupervisionSettings {
+            interval_seconds: 300,
+        }
+    }
+}

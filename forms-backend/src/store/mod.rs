@@ -14,6 +14,8 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+pub mod cards;
+
 /// The database failed; the details are for the log, never for users.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
