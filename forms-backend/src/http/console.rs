@@ -1142,19 +1142,8 @@ async fn call_back(
         let pairs = form_pairs(&body)?;
         staff.may_act(field(&pairs, "csrf_token"))?;
         let row = find_order(forms, &tracking_number).await?;
-        let rating: crate::domain::Rating = field(&pairs, "rating")
-            .unwrap_or_default()
-            .parse()
-            .map_err(|error: crate::domain::UnknownRating| {
-                AppError::BadRequest(error.to_string())
-            })?;
-        let comment: String = field(&pairs, "comment")
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n')
-            .take(1000)
-            .collect();
+        let (rating, comment) =
+            super::read_rating(field(&pairs, "rating"), field(&pairs, "comment"))?;
         let false_feedback = field(&pairs, "false_feedback").is_some_and(|value| !value.is_empty());
         let now = Utc::now();
         if false_feedback {

@@ -207,6 +207,26 @@ pub fn step_response(
     }
 }
 
+/// A rating as a form or JSON sends it: the level (code or Chinese name) and the 意见建议 (plain text, at most
+/// 1,000 characters, control characters except line breaks dropped).
+pub fn read_rating(
+    level: Option<&str>,
+    comment: Option<&str>,
+) -> Result<(crate::domain::Rating, String), AppError> {
+    let rating = level
+        .unwrap_or_default()
+        .parse()
+        .map_err(|error: crate::domain::UnknownRating| AppError::BadRequest(error.to_string()))?;
+    let comment = comment
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .take(1000)
+        .collect();
+    Ok((rating, comment))
+}
+
 /// A page explaining an error to a browser user.
 pub fn error_page(forms: &Forms, error: AppError) -> Response {
     let (status, message) = error.status_and_message();

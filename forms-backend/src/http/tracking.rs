@@ -423,19 +423,8 @@ async fn rate(
             check_csrf(&headers, body.csrf_token.as_deref())?;
         }
         let row = rating_target(forms, &tracking_number, &token).await?;
-        let rating: crate::domain::Rating =
-            body.rating.as_deref().unwrap_or_default().parse().map_err(
-                |error: crate::domain::UnknownRating| AppError::BadRequest(error.to_string()),
-            )?;
-        let comment: String = body
-            .comment
-            .as_deref()
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n')
-            .take(1000)
-            .collect();
+        let (rating, comment) =
+            super::read_rating(body.rating.as_deref(), body.comment.as_deref())?;
         Ok(forms
             .rate(&row, rating, &comment, "web", "enterprise", Utc::now())
             .await?)
