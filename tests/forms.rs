@@ -1961,10 +1961,9 @@ fn link_in(message: &Received, marker: &str) -> (String, String) {
     (link, token)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_to_the_task_force()
-{
-    let (app, sink) = spawn_app().await;
+/// A help request the catalogue dispatches to the power company: its number, its tracking token and the power
+/// company's action-link token (from the dispatch e-mail).
+async fn dispatched_power_order(app: &TestApp, sink: &SmtpSink) -> (String, String, String) {
     let created: Value = app
         .post_json(
             "/api/requests",
@@ -1985,8 +1984,19 @@ async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_
     app.drain().await;
     let directory =
         qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
+    let handler = &directory.unit("power").unwrap().handlers[0];
+    let (_, unit_token) = link_in(&sink.to(handler)[0], "/unit/");
+    (number, tracking_token, unit_token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_to_the_task_force()
+{
+    let (app, sink) = spawn_app().await;
+    let (number, tracking_token, unit_token) = dispatched_power_order(&app, &sink).await;
+    let directory =
+        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
     let handler = directory.unit("power").unwrap().handlers[0].clone();
-    let (_, unit_token) = link_in(&sink.to(&handler)[0], "/unit/");
     let resolve =
         |token: String| {
             let path = format!("/unit/{number}");
@@ -2100,30 +2110,7 @@ async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_satisfied_rating_closes_the_order() {
     let (app, sink) = spawn_app().await;
-    let created: Value = app
-        .post_json(
-            "/api/requests",
-            &request("help", "我们厂区最近经常停电，电压也不稳，影响正常生产。"),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let number = created["tracking_number"].as_str().unwrap().to_owned();
-    let tracking_token = created["tracking_url"]
-        .as_str()
-        .unwrap()
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    app.drain().await;
-    let directory =
-        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
-    let (_, unit_token) = link_in(
-        &sink.to(&directory.unit("power").unwrap().handlers[0])[0],
-        "/unit/",
-    );
+    let (number, tracking_token, unit_token) = dispatched_power_order(&app, &sink).await;
     let resolved = app
         .post_json(
             &format!("/unit/{number}"),
@@ -2172,19 +2159,7 @@ async fn the_centre_records_a_call_back_and_false_feedback() {
     let (app, sink) = spawn_app().await;
     app.add_user("zhang", Role::Centre).await;
     let session = app.login("zhang").await;
-    let number = app
-        .submit(&request(
-            "help",
-            "我们厂区最近经常停电，电压也不稳，影响正常生产。",
-        ))
-        .await;
-    app.drain().await;
-    let directory =
-        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
-    let (_, unit_token) = link_in(
-        &sink.to(&directory.unit("power").unwrap().handlers[0])[0],
-        "/unit/",
-    );
+    let (number, _, unit_token) = dispatched_power_order(&app, &sink).await;
     let resolved = app
         .post_json(&format!("/unit/{number}"), &json!({
             "token": unit_token, "action": "resolve", "solved": "yes",
@@ -2238,19 +2213,7 @@ async fn an_approved_plan_moves_the_deadline_to_its_committed_date() {
     let (app, sink) = spawn_app().await;
     app.add_user("zhang", Role::Centre).await;
     let session = app.login("zhang").await;
-    let number = app
-        .submit(&request(
-            "help",
-            "我们厂区最近经常停电，电压也不稳，影响正常生产。",
-        ))
-        .await;
-    app.drain().await;
-    let directory =
-        qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
-    let (_, unit_token) = link_in(
-        &sink.to(&directory.unit("power").unwrap().handlers[0])[0],
-        "/unit/",
-    );
+    let (number, _, unit_token) = dispatched_power_order(&app, &sink).await;
     let committed = (Utc::now() + chrono::Duration::days(45)).date_naive();
     let planned = app
         .post_json(&format!("/unit/{number}"), &json!({
