@@ -2251,3 +2251,28 @@ async fn an_approved_plan_moves_the_deadline_to_its_committed_date() {
         .await;
     assert_ne!(again.status(), 303);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_page_shows_the_lead_units_supervision_card() {
+    let (app, sink) = spawn_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let (number, _, _) = dispatched_power_order(&app, &sink).await;
+    let page = app
+        .console_page(&session, &format!("/console/requests/{number}"))
+        .await;
+    assert!(page.contains("card-green\">绿牌"), "green while on time");
+    // Past the deadline without a report: the supervision pass shows a yellow card.
+    let later = Utc::now() + chrono::Duration::days(15);
+    let report = qihu_forms::sla::cards::supervise(&app.app.forms.forms, later)
+        .await
+        .unwrap();
+    assert_eq!(report.overdue, 1);
+    let events = app
+        .app
+        .store
+        .events(app.stored(&number).await.id)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|event| event.kind == "yellow_card"));
+}

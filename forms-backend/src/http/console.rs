@@ -1000,6 +1000,16 @@ async fn order_page(
     context.insert("timeline", &timeline);
     context.insert("can_dispatch", &can_dispatch);
     context.insert("can_call_back", &(row.status == status::RESOLVED));
+    // The lead unit's supervision card (督办亮牌) today, computed from the card events.
+    if let Some(unit) = row.lead_unit.as_deref() {
+        match forms.store.supervision_events().await {
+            Ok(events) => {
+                let card = crate::sla::cards::unit_card_state(&events, unit, Utc::now());
+                context.insert("unit_card", &json!({ "code": card, "label": card.label() }));
+            }
+            Err(error) => tracing::error!("读取督办亮牌记录失败：{error}"),
+        }
+    }
     context.insert("can_approve_plan", &(row.status == status::PLANNED));
     if can_dispatch {
         context.insert("form", &dispatch_form(forms, &row));
