@@ -1113,6 +1113,16 @@ async fn dispatch(
     }
 }
 
+/// After a step on an order: back to its page, or the error explained.
+fn back_to_order(forms: &Forms, staff: &Staff, result: Result<RequestRow, AppError>) -> Response {
+    match result {
+        Ok(row) => {
+            Redirect::to(&format!("/console/requests/{}", row.tracking_number)).into_response()
+        }
+        Err(error) => message_page(forms, Some(staff), error),
+    }
+}
+
 /// The centre approves a unit's plan; the order's deadline becomes the committed date.
 async fn approve_plan(
     State(state): State<Arc<ConsoleState>>,
@@ -1131,12 +1141,7 @@ async fn approve_plan(
             .map_err(AppError::from)
     }
     .await;
-    match result {
-        Ok(row) => {
-            Redirect::to(&format!("/console/requests/{}", row.tracking_number)).into_response()
-        }
-        Err(error) => message_page(forms, Some(&staff), error),
-    }
+    back_to_order(forms, &staff, result)
 }
 
 /// 电话回访 (notice §二(五)1): the centre calls the enterprise back and records its rating; it can also record that
@@ -1167,12 +1172,7 @@ async fn call_back(
             .map_err(AppError::from)
     }
     .await;
-    match result {
-        Ok(row) => {
-            Redirect::to(&format!("/console/requests/{}", row.tracking_number)).into_response()
-        }
-        Err(error) => message_page(forms, Some(&staff), error),
-    }
+    back_to_order(forms, &staff, result)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
