@@ -37,6 +37,14 @@ pub struct TokenQuery {
     pub token: Option<String>,
 }
 
+/// The `?token=` of a link (empty when missing or unreadable: it then matches nothing).
+pub(crate) fn presented_token(query: Result<Query<TokenQuery>, QueryRejection>) -> String {
+    query
+        .ok()
+        .and_then(|Query(query)| query.token)
+        .unwrap_or_default()
+}
+
 /// The request, if `token` is its tracking token.
 async fn authorised(
     forms: &Forms,
@@ -254,10 +262,7 @@ async fn tracking_page(
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
     let forms = &state.forms;
-    let token = query
-        .ok()
-        .and_then(|Query(query)| query.token)
-        .unwrap_or_default();
+    let token = presented_token(query);
     let row = match authorised(forms, &tracking_number, Some(&token)).await {
         Ok(row) => row,
         Err(error) => return error_page(forms, error),
@@ -358,10 +363,7 @@ async fn rating_page(
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
     let forms = &state.forms;
-    let token = query
-        .ok()
-        .and_then(|Query(query)| query.token)
-        .unwrap_or_default();
+    let token = presented_token(query);
     let row = match rating_target(forms, &tracking_number, &token).await {
         Ok(row) => row,
         Err(error) => return error_page(forms, error),

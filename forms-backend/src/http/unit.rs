@@ -14,7 +14,7 @@ use axum::routing::get;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::tracking::{TokenQuery, timeline_entry};
+use super::tracking::{TokenQuery, presented_token, timeline_entry};
 use super::{
     AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, step_response,
     wants_html,
@@ -56,10 +56,7 @@ async fn unit_page(
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
     let forms = &state.forms;
-    let token = query
-        .ok()
-        .and_then(|Query(query)| query.token)
-        .unwrap_or_default();
+    let token = presented_token(query);
     let (row, unit_id) = match authorised(forms, &tracking_number, &token).await {
         Ok(found) => found,
         Err(error) => return error_page(forms, error),
