@@ -227,6 +227,16 @@ pub fn read_rating(
     Ok((rating, comment))
 }
 
+/// The body of a step posted by a browser form or as JSON; unreadable fields are left at their defaults (the
+/// step then fails on the missing token or value, in plain words).
+pub fn step_body<T: serde::de::DeserializeOwned + Default>(browser: bool, body: &Bytes) -> T {
+    if browser {
+        serde_urlencoded::from_bytes(body).unwrap_or_default()
+    } else {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+}
+
 /// A page explaining an error to a browser user.
 pub fn error_page(forms: &Forms, error: AppError) -> Response {
     let (status, message) = error.status_and_message();

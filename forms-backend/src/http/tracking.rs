@@ -16,8 +16,8 @@ use chrono_tz::Asia::Shanghai;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, step_response,
-    wants_html,
+    AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, step_body,
+    step_response, wants_html,
 };
 use crate::domain::{AccessToken, Channel, RequestKind};
 use crate::store::{EventRow, RequestRow};
@@ -305,11 +305,7 @@ async fn escalate(
 ) -> Response {
     let browser = wants_html(&headers);
     let forms = &state.forms;
-    let body: EscalateBody = if browser {
-        serde_urlencoded::from_bytes(&body).unwrap_or_default()
-    } else {
-        serde_json::from_slice(&body).unwrap_or_default()
-    };
+    let body: EscalateBody = step_body(browser, &body);
     let token = body
         .token
         .clone()
@@ -414,11 +410,7 @@ async fn rate(
 ) -> Response {
     let browser = wants_html(&headers);
     let forms = &state.forms;
-    let body: RatingBody = if browser {
-        serde_urlencoded::from_bytes(&body).unwrap_or_default()
-    } else {
-        serde_json::from_slice(&body).unwrap_or_default()
-    };
+    let body: RatingBody = step_body(browser, &body);
     let token = body.token.clone().unwrap_or_default();
     let result = async {
         if browser {

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{EventRow, RequestRow, Store, StoreError, from_text, to_text};
+use super::{
+    EventRow, RequestRow, Store, StoreError, event_from_row, from_text, requests_from, to_text,
+};
 
 /// The event kinds a unit's card sequence is derived from.
 pub const SUPERVISION_KINDS: [&str; 5] = [
@@ -39,10 +41,7 @@ impl Store {
         .bind(to_text(now))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(Self::request_from_row)
-            .collect::<Result<_, _>>()?)
+        requests_from(&rows)
     }
 
     /// Every card, waiver, interview and result report of every order, in the order they happened.
@@ -58,20 +57,13 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let payload: String = row.try_get("payload")?;
                 let due_at: Option<String> = row.try_get("due_at")?;
                 Ok(SupervisionEvent {
                     request_id: row.try_get("request_id")?,
                     tracking_number: row.try_get("tracking_number")?,
                     lead_unit: row.try_get("lead_unit")?,
                     due_at: due_at.as_deref().map(from_text),
-                    event: EventRow {
-                        id: row.try_get("id")?,
-                        at: from_text(&row.try_get::<String, _>("at")?),
-                        actor: row.try_get("actor")?,
-                        kind: row.try_get("kind")?,
-                        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                    },
+                    event: event_from_row(row)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -89,16 +81,6 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
-        let payload: String = row.try_get("payload")?;
-        Ok(Some((
-            row.try_get("request_id")?,
-            EventRow {
-                id: row.try_get("id")?,
-                at: from_text(&row.try_get::<String, _>("at")?),
-                actor: row.try_get("actor")?,
-                kind: row.try_get("kind")?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-            },
-        )))
+        Ok(Some((row.try_get("request_id")?, event_from_row(&row)?)))
     }
 }

@@ -178,6 +178,26 @@ pub struct RequestFilter {
     pub kind: Option<String>,
 }
 
+/// An `events` row (columns id, at, actor, kind, payload).
+fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
+    let payload: String = row.try_get("payload")?;
+    Ok(EventRow {
+        id: row.try_get("id")?,
+        at: from_text(&row.try_get::<String, _>("at")?),
+        actor: row.try_get("actor")?,
+        kind: row.try_get("kind")?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// `requests` rows (`SELECT *`) as requests.
+fn requests_from(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<RequestRow>, StoreError> {
+    Ok(rows
+        .iter()
+        .map(Store::request_from_row)
+        .collect::<Result<_, _>>()?)
+}
+
 fn to_text(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -477,10 +497,7 @@ impl Store {
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .iter()
-            .map(Self::request_from_row)
-            .collect::<Result<_, _>>()?)
+        requests_from(&rows)
     }
 
     /// 知识缺口: consultations the policy base could not answer, newest first.
@@ -491,10 +508,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(Self::request_from_row)
-            .collect::<Result<_, _>>()?)
+        requests_from(&rows)
     }
 
     /// The history of a request, oldest first.
@@ -506,16 +520,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                let payload: String = row.try_get("payload")?;
-                Ok(EventRow {
-                    id: row.try_get("id")?,
-                    at: from_text(&row.try_get::<String, _>("at")?),
-                    actor: row.try_get("actor")?,
-                    kind: row.try_get("kind")?,
-                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                })
-            })
+            .map(event_from_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
@@ -770,10 +775,7 @@ impl Store {
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(Self::request_from_row)
-            .collect::<Result<_, _>>()?)
+        requests_from(&rows)
     }
 
     /// How many requests match `filter`.
