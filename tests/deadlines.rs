@@ -318,7 +318,117 @@ async fn overdue_orders_earn_yellow_then_red_cards_once_and_cards_can_be_waived(
     );
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(
-        printed.contains("逾期未反馈工单 2 件，本次亮牌 0 张"),
+        printed.contains("逾期未反馈工单 2 件，本次亮牌 0 张，到期提醒 0 件"),
         "{printed}"
     );
+}
+
+/// An instant in Shanghai time.
+fn shanghai(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("{text}+08:00"))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The `(recipient, subject)` of every mail waiting in the outbox whose subject starts with `prefix`.
+async fn mails_starting(app: &App, prefix: &str) -> Vec<(String, String)> {
+    app.store
+        .due_messages(Utc::now() + Duration::days(3650), 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.subject.starts_with(prefix))
+        .map(|m| (m.recipient, m.subject))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_are_reminded_one_working_day_before_and_many_late_orders_earn_one_red_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(settings_in(dir.path())).await.expect("app opens");
+    let forms = &app.forms.forms;
+    // Dispatched on Tuesday 29 September 2026: 5 working days skip the National Day holiday (1–7 October) and
+    // count Saturday 10 October (调休上班), so the deadline is Monday 12 October.
+    let dispatched_at = shanghai("2026-09-29T10:00:00");
+    let mut orders = Vec::new();
+    for description in [
+        "厂区经常停电，请协调供电部门解决。",
+        "新厂房用电报装迟迟未批，请帮助协调。",
+        "增值税留抵退税申请材料被退回，请说明原因。",
+    ] {
+        orders.push(dispatched_order(&app, description, dispatched_at).await);
+    }
+    assert_eq!(orders[0].due_at, Some(shanghai("2026-10-12T23:59:59")));
+
+    // Friday 9 October: the deadline is two working days away — no reminder yet.
+    let report = cards::supervise(forms, shanghai("2026-10-09T09:00:00"))
+        .await
+        .unwrap();
+    assert_eq!(report.reminders, 0);
+    assert!(mails_starting(&app, "【到期提醒】").await.is_empty());
+
+    // Saturday 10 October is a working day (调休) and the last one before the deadline: each order is reminded.
+    let report = cards::supervise(forms, shanghai("2026-10-10T09:00:00"))
+        .await
+        .unwrap();
+    assert_eq!(report.reminders, 3);
+    assert!(report.issued.is_empty());
+    // One e-mail to the unit's handler lists the three orders.
+    let reminders = mails_starting(&app, "【到期提醒】").await;
+    assert_eq!(
+        reminders,
+        [(
+            "tax-handler@tengzhou.example".to_owned(),
+            "【到期提醒】你单位有 3 件工单即将到期（最早2026年10月12日 23:59），请按时反馈办理结果"
+                .to_owned()
+        )]
+    );
+    let body = app
+        .store
+        .due_messages(Utc::now() + Duration::days(3650), 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject.starts_with("【到期提醒】"))
+        .unwrap()
+        .text_body;
+    for order in &orders {
+        assert!(body.contains(&order.tracking_number), "{body}");
+    }
+    // Once per deadline.
+    let report = cards::supervise(forms, shanghai("2026-10-12T08:00:00"))
+        .await
+        .unwrap();
+    assert_eq!(report.reminders, 0);
+    assert_eq!(mails_starting(&app, "【到期提醒】").await.len(), 1);
+
+    // Tuesday 13 October: all three are overdue — three yellow cards and one red card that covers them all.
+    let late = shanghai("2026-10-13T00:30:00");
+    let report = cards::supervise(forms, late).await.unwrap();
+    assert_eq!(report.overdue, 3);
+    let kinds: Vec<CardKind> = report.issued.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            CardKind::YellowCard,
+            CardKind::YellowCard,
+            CardKind::YellowCard,
+            CardKind::RedCard
+        ]
+    );
+    let red = &report.issued[3];
+    assert!(red.evidence.starts_with("连续3次黄牌"), "{}", red.evidence);
+    let all = app.store.supervision_events().await.unwrap();
+    assert_eq!(cards::unit_card_state(&all, "tax", late), CardState::Red);
+    assert_eq!(
+        cards::unit_card_state(&all, "tax", shanghai("2026-10-12T23:00:00")),
+        CardState::Green
+    );
+    // Nothing more on the next pass.
+    let report = cards::supervise(forms, late + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(report.issued.is_empty());
+    assert_eq!(report.reminders, 0);
+    assert_eq!(mails_starting(&app, "【红牌警示】").await.len(), 2);
 }

@@ -17,13 +17,14 @@
 //!    `card_waived`) and the unit's result reports (`resolved` events of orders it leads), ordered by time
 //!    (then event id), up to `now`. An **on-time report** — a `resolved` event at or before the order's
 //!    current `due_at` — resets the sequence: the unit is green again.
-//! 4. **Red card** (红牌警示, 专班约谈分管负责人): two yellow cards in a row (no on-time report, no red card in
-//!    between) → a `red_card` event on the order of the second yellow card (payload: `unit`, `rule`, `order`,
-//!    `orders` and `cards` = the two yellow cards, `evidence`), e-mailed to the task force and the unit's
-//!    deputy head. A red card starts a new count of yellow cards.
-//! 5. **Interview** (约谈主要负责人): two red cards in a row → an `interview` event on the order of the second
-//!    red card, e-mailed to the unit's head and the city leader in charge of the unit. An interview starts a new
-//!    count of red cards.
+//! 4. **Red card** (红牌警示, 专班约谈分管负责人): two or more yellow cards in a row (no on-time report, no red
+//!    card in between) → one `red_card` event on the order of the latest yellow card (payload: `unit`, `rule`,
+//!    `order`, `orders` and `cards` = every yellow card of the row, `evidence`), e-mailed to the task force and
+//!    the unit's deputy head. A red card starts a new count of yellow cards. (A unit whose many orders fall
+//!    overdue in the same pass thus gets one red card for all of them, not one per pair.)
+//! 5. **Interview** (约谈主要负责人): two or more red cards in a row → one `interview` event on the order of the
+//!    latest red card, e-mailed to the unit's head and the city leader in charge of the unit. An interview
+//!    starts a new count of red cards.
 //! 6. **Waiver** (免于亮牌): the centre records `card_waived` (payload `card_event_id`, `reason`, required) on
 //!    the card's order ([`waive_card`]). From the waiver's time on, a waived card does not count: a waived
 //!    yellow card is ignored; a waived red card (or interview) still closes the yellow (red) cards it was
@@ -34,10 +35,14 @@
 //!    yellow with a counted yellow card; red once a counted red card or interview, until the next on-time
 //!    report.
 //!
+//! R. **Reminder** (到期提醒, [`remind`]): each pass first e-mails the lead unit's handlers about every open
+//!    order due by the end of the next working day (so, one working day before the deadline), once per
+//!    deadline: a `deadline_reminder` event with the `due_at` it was sent for.
+//!
 //! Escalations are re-derived on every pass, so a pass interrupted between a yellow and its red card
 //! completes the red card on the next pass.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
@@ -47,7 +52,7 @@ use tera::Context;
 
 use crate::dispatch::Unit;
 use crate::store::cards::SupervisionEvent;
-use crate::store::{Change, OutgoingMail, RequestRow, Store};
+use crate::store::{Change, EventRow, OutgoingMail, RequestRow, Store};
 use crate::workflow::{Forms, MailRequest, WorkflowError};
 
 /// The actor of every card.
@@ -226,16 +231,15 @@ pub fn unit_card_state(events: &[SupervisionEvent], unit: &str, now: DateTime<Ut
     unit_standing(events, unit, now).state
 }
 
-/// The escalation the unit's sequence calls for, if any: a red card for two yellow cards in a row, an
-/// interview for two red cards in a row.
+/// The escalation the unit's sequence calls for, if any: a red card for two (or more) yellow cards in a row,
+/// an interview for two (or more) red cards in a row. The escalation covers every card of the row, so a unit
+/// with many overdue orders at once gets one red card, not one per pair.
 pub fn escalation_due(standing: &UnitStanding) -> Option<(CardKind, Vec<CardRef>)> {
     if standing.yellow_in_row.len() >= 2 {
-        let cards = standing.yellow_in_row[standing.yellow_in_row.len() - 2..].to_vec();
-        return Some((CardKind::RedCard, cards));
+        return Some((CardKind::RedCard, standing.yellow_in_row.clone()));
     }
     if standing.red_in_row.len() >= 2 {
-        let cards = standing.red_in_row[standing.red_in_row.len() - 2..].to_vec();
-        return Some((CardKind::Interview, cards));
+        return Some((CardKind::Interview, standing.red_in_row.clone()));
     }
     None
 }
@@ -277,6 +281,9 @@ pub struct IssuedCard {
 /// What a pass did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PassReport {
+    /// Orders reminded of their deadline in this pass.
+    pub reminders: usize,
+    /// Open orders past their deadline.
     pub overdue: usize,
     pub issued: Vec<IssuedCard>,
 }
@@ -325,11 +332,28 @@ fn notices(
             unit.display_name()
         ),
     };
+    render_mails(
+        forms,
+        "email/supervision_notice",
+        &context,
+        &subject,
+        recipients,
+    )
+}
+
+/// Renders `template`.txt and .html once and addresses a copy to each distinct, non-empty recipient.
+fn render_mails(
+    forms: &Forms,
+    template: &str,
+    context: &Context,
+    subject: &str,
+    recipients: &[String],
+) -> Result<Vec<OutgoingMail>, WorkflowError> {
     let render = |extension: &str| {
-        let template = format!("email/supervision_notice.{extension}");
+        let template = format!("{template}.{extension}");
         forms
             .templates
-            .render(&template, &context)
+            .render(&template, context)
             .map_err(|error| WorkflowError::Template(format!("{template}：{error:?}")))
     };
     let text_body = render("txt")?;
@@ -340,7 +364,7 @@ fn notices(
         .filter(|recipient| !recipient.trim().is_empty() && seen.insert(recipient.as_str()))
         .map(|recipient| OutgoingMail {
             recipient: recipient.clone(),
-            subject: subject.clone(),
+            subject: subject.to_owned(),
             text_body: text_body.clone(),
             html_body: html_body.clone(),
         })
@@ -374,19 +398,18 @@ fn recipients(forms: &Forms, unit: &Unit, kind: CardKind) -> Vec<String> {
     }
 }
 
-/// Records one card on `order` with its notices.
+/// The change that records one card on `order` with its notices.
 #[allow(clippy::too_many_arguments)]
-async fn issue(
+fn card_change(
     forms: &Forms,
     order: &RequestRow,
     unit_id: &str,
     kind: CardKind,
     rule: &str,
-    evidence: String,
+    evidence: &str,
     mut payload: serde_json::Value,
     orders: &[String],
-    now: DateTime<Utc>,
-) -> Result<IssuedCard, WorkflowError> {
+) -> Result<Change, WorkflowError> {
     let mails = match forms.directory.unit(unit_id) {
         Some(unit) => notices(
             forms,
@@ -395,7 +418,7 @@ async fn issue(
             unit,
             kind,
             rule,
-            &evidence,
+            evidence,
             orders,
         )?,
         None => {
@@ -409,69 +432,111 @@ async fn issue(
         object.insert("order".to_owned(), json!(order.tracking_number));
         object.insert("evidence".to_owned(), json!(evidence));
     }
-    let count = mails.len();
-    let event_id = forms
-        .store
-        .record(
-            order.id,
-            &Change {
-                actor: ACTOR.to_owned(),
-                kind: kind.code().to_owned(),
-                payload,
-                mails,
-                ..Change::default()
-            },
-            now,
-        )
-        .await?;
-    Ok(IssuedCard {
-        kind,
-        unit: unit_id.to_owned(),
-        tracking_number: order.tracking_number.clone(),
-        event_id,
-        evidence,
-        mails: count,
+    Ok(Change {
+        actor: ACTOR.to_owned(),
+        kind: kind.code().to_owned(),
+        payload,
+        mails,
+        ..Change::default()
     })
 }
 
-/// One supervision pass at `now`: yellow cards for overdue orders, then the red cards and interviews the
-/// units' sequences call for (rules 1 to 5). Idempotent.
+/// How many changes go into one transaction: large enough that a pass over thousands of overdue orders
+/// costs few commits, small enough that intake never waits long for the writer.
+const BATCH: usize = 500;
+
+/// Writes `changes` in batches and returns the event ids in order.
+async fn record_batched(
+    store: &Store,
+    changes: &[(i64, Change)],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, WorkflowError> {
+    let mut ids = Vec::with_capacity(changes.len());
+    for chunk in changes.chunks(BATCH) {
+        ids.extend(store.record_many(chunk, now).await?);
+    }
+    Ok(ids)
+}
+
+/// The card event as the fold sees it, without reading it back from the database.
+fn as_supervision_event(
+    order: &RequestRow,
+    event_id: i64,
+    change: &Change,
+    now: DateTime<Utc>,
+) -> SupervisionEvent {
+    SupervisionEvent {
+        request_id: order.id,
+        tracking_number: order.tracking_number.clone(),
+        lead_unit: order.lead_unit.clone(),
+        due_at: order.due_at,
+        event: EventRow {
+            id: event_id,
+            at: now,
+            actor: change.actor.clone(),
+            kind: change.kind.clone(),
+            payload: change.payload.clone(),
+        },
+    }
+}
+
+/// One supervision pass at `now`: reminders for orders due by the end of the next working day, yellow cards
+/// for overdue orders, then the red cards and interviews the units' sequences call for (rules 1 to 5, R).
+/// Idempotent.
 pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, WorkflowError> {
     // One pass at a time in a process (the scheduler and a console-triggered pass must not both issue a card).
     static PASS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _pass = PASS.lock().await;
     let store: &Store = &forms.store;
-    let mut report = PassReport::default();
-    let mut events = store.supervision_events().await?;
-    let overdue = store.overdue_orders(now).await?;
-    report.overdue = overdue.len();
-    for order in &overdue {
+    let mut report = PassReport {
+        reminders: remind(forms, now).await?,
+        overdue: usize::try_from(store.overdue_count(now).await?).unwrap_or_default(),
+        ..PassReport::default()
+    };
+
+    let fresh = store
+        .overdue_without(CardKind::YellowCard.code(), now)
+        .await?;
+    let mut yellow = Vec::with_capacity(fresh.len());
+    let mut carded = Vec::with_capacity(fresh.len());
+    for order in &fresh {
         let (Some(unit), Some(due)) = (order.lead_unit.as_deref(), order.due_at) else {
             continue;
         };
-        if !is_overdue(order, now) || has_yellow_card(&events, order) {
-            continue;
-        }
         let evidence = format!(
             "截至{}未反馈办理结果（办结期限{}）",
             shanghai(now),
             shanghai(due)
         );
-        let issued = issue(
+        let change = card_change(
             forms,
             order,
             unit,
             CardKind::YellowCard,
             YELLOW_RULE,
-            evidence,
+            &evidence,
             json!({ "due_at": due, "status": order.status }),
             std::slice::from_ref(&order.tracking_number),
-            now,
-        )
-        .await?;
-        report.issued.push(issued);
-        events = store.supervision_events().await?;
+        )?;
+        yellow.push((order.id, change));
+        carded.push(order);
     }
+    let ids = record_batched(store, &yellow, now).await?;
+    let mut events = store.supervision_events().await?;
+    for ((order, (_, change)), event_id) in carded.iter().zip(&yellow).zip(ids) {
+        report.issued.push(IssuedCard {
+            kind: CardKind::YellowCard,
+            unit: order.lead_unit.clone().unwrap_or_default(),
+            tracking_number: order.tracking_number.clone(),
+            event_id,
+            evidence: change.payload["evidence"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            mails: change.mails.len(),
+        });
+    }
+
     let units: BTreeSet<String> = events
         .iter()
         .filter(|event| CardKind::of(&event.event.kind).is_some())
@@ -493,7 +558,8 @@ pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, 
                 .map(|card| card.tracking_number.clone())
                 .collect();
             let evidence = format!(
-                "连续两次{what}，其间未按期反馈：{}",
+                "连续{}次{what}，其间未按期反馈：{}",
+                cards.len(),
                 cards
                     .iter()
                     .map(|card| format!("{}（{}）", card.tracking_number, shanghai(card.at)))
@@ -501,23 +567,126 @@ pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, 
                     .join("、")
             );
             let card_ids: Vec<i64> = cards.iter().map(|card| card.event_id).collect();
-            let issued = issue(
+            let change = card_change(
                 forms,
                 &order,
                 &unit,
                 kind,
                 rule,
-                evidence,
+                &evidence,
                 json!({ "orders": orders, "cards": card_ids }),
                 &orders,
-                now,
-            )
-            .await?;
-            report.issued.push(issued);
-            events = store.supervision_events().await?;
+            )?;
+            let event_id = store.record(order.id, &change, now).await?;
+            events.push(as_supervision_event(&order, event_id, &change, now));
+            report.issued.push(IssuedCard {
+                kind,
+                unit: unit.clone(),
+                tracking_number: order.tracking_number.clone(),
+                event_id,
+                evidence,
+                mails: change.mails.len(),
+            });
         }
     }
     Ok(report)
+}
+
+/// Rule R (到期提醒): one working day before a deadline the lead unit's handlers get a reminder — every open
+/// order due by the end of the next working day after `now` that has no reminder for its current deadline
+/// yet. Once per deadline (a rework or an approved plan brings a new one). A unit gets one e-mail per pass
+/// listing all its orders due (attached to the first order's reminder event). Returns how many orders were
+/// reminded.
+pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
+    // Mechanism: a reminder one working day before the deadline (issue 5, "Limits on the order").
+    let until = forms.calendar.due(now, 1);
+    let orders = forms
+        .store
+        .due_between_without(REMINDER_KIND, now, until)
+        .await?;
+    let mut by_unit: BTreeMap<&str, Vec<&RequestRow>> = BTreeMap::new();
+    for order in &orders {
+        if let (Some(unit), Some(_)) = (order.lead_unit.as_deref(), order.due_at) {
+            by_unit.entry(unit).or_default().push(order);
+        }
+    }
+    let mut changes = Vec::with_capacity(orders.len());
+    for (unit_id, orders) in by_unit {
+        let mut mails = match forms.directory.unit(unit_id) {
+            Some(unit) => reminder_mails(forms, &orders, unit)?,
+            None => Vec::new(),
+        };
+        for order in orders {
+            changes.push((
+                order.id,
+                Change {
+                    actor: ACTOR.to_owned(),
+                    kind: REMINDER_KIND.to_owned(),
+                    payload: json!({ "unit": unit_id, "due_at": order.due_at }),
+                    mails: std::mem::take(&mut mails),
+                    ..Change::default()
+                },
+            ));
+        }
+    }
+    record_batched(&forms.store, &changes, now).await?;
+    Ok(changes.len())
+}
+
+/// The event kind of a deadline reminder.
+pub const REMINDER_KIND: &str = "deadline_reminder";
+
+/// One line of a reminder.
+#[derive(Serialize)]
+struct DueOrder<'a> {
+    tracking_number: &'a str,
+    enterprise_name: &'a str,
+    description: &'a str,
+    due: String,
+    rework: bool,
+}
+
+/// Renders the reminder (`email/deadline_reminder.{txt,html}`) of a unit's orders (deadline order) for each of
+/// its handlers.
+fn reminder_mails(
+    forms: &Forms,
+    orders: &[&RequestRow],
+    unit: &Unit,
+) -> Result<Vec<OutgoingMail>, WorkflowError> {
+    let lines: Vec<DueOrder> = orders
+        .iter()
+        .map(|order| DueOrder {
+            tracking_number: &order.tracking_number,
+            enterprise_name: &order.enterprise_name,
+            description: &order.description,
+            due: order.due_at.map(shanghai).unwrap_or_default(),
+            rework: order.status == crate::workflow::status::REWORK,
+        })
+        .collect();
+    let Some(first) = lines.first() else {
+        return Ok(Vec::new());
+    };
+    let subject = match lines.as_slice() {
+        [only] => format!(
+            "【到期提醒】工单 {} 将于{}到期，请按时反馈办理结果",
+            only.tracking_number, only.due
+        ),
+        _ => format!(
+            "【到期提醒】你单位有 {} 件工单即将到期（最早{}），请按时反馈办理结果",
+            lines.len(),
+            first.due
+        ),
+    };
+    let mut context: Context = forms.page_context.clone();
+    context.insert("unit", unit);
+    context.insert("orders", &lines);
+    render_mails(
+        forms,
+        "email/deadline_reminder",
+        &context,
+        &subject,
+        &unit.handlers,
+    )
 }
 
 /// The centre waives a card (免于亮牌) with a reason: a `card_waived` event on the card's order (rule 6).
@@ -572,7 +741,6 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::store::EventRow;
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()

@@ -1,5 +1,10 @@
-//! Queries of the supervision cards (督办亮牌, [`crate::sla::cards`]): overdue orders and the events the cards
-//! are derived from. Only reads; cards are written through [`Store::record`] like every other event.
+//! Queries of the supervision cards (督办亮牌, [`crate::sla::cards`]) and the deadline reminders: overdue and
+//! nearly-due orders, and the events the cards are derived from. Only reads; cards are written through
+//! [`Store::record_many`] like every other event.
+//!
+//! The pass must stay fast with a million open orders: open orders are found through the partial index
+//! `requests_open_due`, events by kind through `events_kind_at`, and "already carded for this deadline" is
+//! answered by the database (`NOT EXISTS`) instead of loading every card.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -8,14 +13,10 @@ use super::{
     EventRow, RequestRow, Store, StoreError, event_from_row, from_text, requests_from, to_text,
 };
 
-/// The event kinds a unit's card sequence is derived from.
-pub const SUPERVISION_KINDS: [&str; 5] = [
-    "yellow_card",
-    "red_card",
-    "interview",
-    "card_waived",
-    "resolved",
-];
+/// The statuses whose deadline runs ([`crate::workflow::status::is_open`]); must match the partial index.
+const OPEN: &str = "status IN ('dispatched', 'accepted', 'planned', 'rework')";
+/// The planner would otherwise pick `requests_status` for the `IN` list and read every open order.
+const BY_DEADLINE: &str = "INDEXED BY requests_open_due";
 
 /// One event that counts for the supervision cards, with what it needs of its order.
 #[derive(Debug, Clone)]
@@ -29,45 +30,152 @@ pub struct SupervisionEvent {
     pub event: EventRow,
 }
 
+const SUPERVISION_COLUMNS: &str =
+    "events.id, events.request_id, events.at, events.actor, events.kind,
+    events.payload, requests.tracking_number, requests.lead_unit, requests.due_at";
+
+fn supervision_event(row: &sqlx::sqlite::SqliteRow) -> Result<SupervisionEvent, sqlx::Error> {
+    let due_at: Option<String> = row.try_get("due_at")?;
+    Ok(SupervisionEvent {
+        request_id: row.try_get("request_id")?,
+        tracking_number: row.try_get("tracking_number")?,
+        lead_unit: row.try_get("lead_unit")?,
+        due_at: due_at.as_deref().map(from_text),
+        event: event_from_row(row)?,
+    })
+}
+
 impl Store {
-    /// Orders whose deadline is earlier than `now` and that have no result reported (status `dispatched`, `rework`,
-    /// `accepted` or `planned`), oldest deadline first.
-    pub async fn overdue_orders(&self, now: DateTime<Utc>) -> Result<Vec<RequestRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM requests WHERE due_at IS NOT NULL AND due_at < ?1
-               AND status IN ('dispatched', 'accepted', 'planned', 'rework')
-             ORDER BY due_at, id",
-        )
-        .bind(to_text(now))
-        .fetch_all(&self.pool)
-        .await?;
+    /// How many open orders are past their deadline at `now`.
+    pub async fn overdue_count(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let sql =
+            format!("SELECT COUNT(*) FROM requests {BY_DEADLINE} WHERE {OPEN} AND due_at < ?1");
+        Ok(sqlx::query_scalar(&sql)
+            .bind(to_text(now))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Open orders past their deadline at `now` that have no event of `kind` for their current deadline yet
+    /// (the payload's `due_at` names the deadline), oldest deadline first.
+    pub async fn overdue_without(
+        &self,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        self.open_due_between_without(kind, None, now).await
+    }
+
+    /// Open orders whose deadline lies in `(after, until]` with no event of `kind` for that deadline yet.
+    pub async fn due_between_without(
+        &self,
+        kind: &str,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        self.open_due_between_without(kind, Some(after), until)
+            .await
+    }
+
+    async fn open_due_between_without(
+        &self,
+        kind: &str,
+        after: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        // Overdue means strictly before `now`; "due by" includes the instant itself.
+        let (lower, upper) = match after {
+            Some(_) => ("due_at > ?3", "due_at <= ?2"),
+            None => ("?3 IS NULL", "due_at < ?2"),
+        };
+        let sql = format!(
+            "SELECT * FROM requests {BY_DEADLINE}
+             WHERE {OPEN} AND {upper} AND {lower}
+               AND NOT EXISTS (
+                   SELECT 1 FROM events
+                   WHERE events.request_id = requests.id AND events.kind = ?1
+                     AND unixepoch(events.payload ->> '$.due_at', 'subsec') = unixepoch(requests.due_at, 'subsec'))
+             ORDER BY due_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(kind)
+            .bind(to_text(until))
+            .bind(after.map(to_text))
+            .fetch_all(&self.pool)
+            .await?;
         requests_from(&rows)
     }
 
-    /// Every card, waiver, interview and result report of every order, in the order they happened.
-    pub async fn supervision_events(&self) -> Result<Vec<SupervisionEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT events.id, events.request_id, events.at, events.actor, events.kind, events.payload,
-                    requests.tracking_number, requests.lead_unit, requests.due_at
+    /// Orders whose deadline is earlier than `now` and that have no result reported (status `dispatched`, `rework`,
+    /// `accepted` or `planned`), oldest deadline first.
+    pub async fn overdue_orders(&self, now: DateTime<Utc>) -> Result<Vec<RequestRow>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM requests {BY_DEADLINE} WHERE {OPEN} AND due_at < ?1 ORDER BY due_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_text(now))
+            .fetch_all(&self.pool)
+            .await?;
+        requests_from(&rows)
+    }
+
+    /// Every card, waiver and interview of every order, in the order they happened.
+    pub async fn card_events(&self) -> Result<Vec<SupervisionEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {SUPERVISION_COLUMNS}
              FROM events JOIN requests ON requests.id = events.request_id
-             WHERE events.kind IN ('yellow_card', 'red_card', 'interview', 'card_waived', 'resolved')
-             ORDER BY events.at, events.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let due_at: Option<String> = row.try_get("due_at")?;
-                Ok(SupervisionEvent {
-                    request_id: row.try_get("request_id")?,
-                    tracking_number: row.try_get("tracking_number")?,
-                    lead_unit: row.try_get("lead_unit")?,
-                    due_at: due_at.as_deref().map(from_text),
-                    event: event_from_row(row)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+             WHERE events.kind IN ('yellow_card', 'red_card', 'interview', 'card_waived')
+             ORDER BY events.at, events.id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(supervision_event)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The result reports (`resolved` events) at or after `since` of orders led by one of `units`.
+    pub async fn reports_since(
+        &self,
+        units: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SupervisionEvent>, StoreError> {
+        let units = serde_json::to_string(units).unwrap_or_else(|_| "[]".to_owned());
+        let sql = format!(
+            "SELECT {SUPERVISION_COLUMNS}
+             FROM events JOIN requests ON requests.id = events.request_id
+             WHERE events.kind = 'resolved' AND events.at >= ?1
+               AND requests.lead_unit IN (SELECT value FROM json_each(?2))
+             ORDER BY events.at, events.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_text(since))
+            .bind(units)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(supervision_event)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Every event a unit's card state depends on: all cards, waivers and interviews, and the result reports of
+    /// the carded units from the first card on (a report before any card cannot change a state that is
+    /// green anyway), in the order they happened.
+    pub async fn supervision_events(&self) -> Result<Vec<SupervisionEvent>, StoreError> {
+        let mut events = self.card_events().await?;
+        let Some(first) = events.first().map(|event| event.event.at) else {
+            return Ok(events);
+        };
+        let mut units: Vec<String> = events
+            .iter()
+            .filter_map(|event| event.event.payload.get("unit")?.as_str().map(str::to_owned))
+            .collect();
+        units.sort();
+        units.dedup();
+        events.extend(self.reports_since(&units, first).await?);
+        events.sort_by_key(|event| (event.event.at, event.event.id));
+        Ok(events)
     }
 
     /// One event with the id of its request.
