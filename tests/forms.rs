@@ -233,6 +233,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The public status of a request (`GET /api/requests/{number}`) with its tracking token.
+    async fn status_of(&self, number: &str, token: &str) -> Value {
+        let response = self
+            .get(&format!("/api/requests/{number}?token={token}"))
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     /// The path of a link (drops scheme and host of the public URL).
     fn path_of(url: &str) -> String {
         url.strip_prefix("http://qihu.test")
@@ -286,12 +295,7 @@ async fn a_consultation_the_policy_base_answers_is_answered_at_once_and_can_go_t
         )
         .await;
     assert_eq!(response.status(), 200);
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(number, token).await;
     // Escalated and, the catalogue not being sure about a loan question, waiting for the centre or dispatched.
     assert_ne!(status["status"], "answered");
     let kinds: Vec<&str> = status["timeline"]
@@ -345,12 +349,7 @@ async fn a_clear_help_request_is_dispatched_e_mailed_and_handled_through_the_uni
     let number = created["tracking_number"].as_str().unwrap().to_owned();
     let tracking = TestApp::path_of(created["tracking_url"].as_str().unwrap());
     let token = tracking.split("token=").nth(1).unwrap().to_owned();
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &token).await;
     assert_eq!(status["status"], "dispatched", "{status}");
     assert_eq!(status["unit"]["id"], "power");
     assert!(status["deadline"].is_string());
@@ -412,12 +411,7 @@ async fn a_clear_help_request_is_dispatched_e_mailed_and_handled_through_the_uni
     }))
     .await;
     assert_eq!(resolved.status(), 200);
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &token).await;
     assert_eq!(status["status"], "resolved");
     let labels: Vec<&str> = status["timeline"]
         .as_array()
@@ -1477,12 +1471,7 @@ async fn local_level_first_sends_to_the_town_which_can_hand_it_to_the_centre() {
         .nth(1)
         .unwrap()
         .to_owned();
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &token).await;
     assert_eq!(status["unit"]["id"], "jinghe", "{status}");
     assert!(
         status["co_units"]
@@ -1513,12 +1502,7 @@ async fn local_level_first_sends_to_the_town_which_can_hand_it_to_the_centre() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &token).await;
     assert_eq!(status["status"], "new");
     let last = status["timeline"]
         .as_array()
@@ -2041,12 +2025,7 @@ async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_
         )
         .await;
     assert_eq!(rated.status(), 200);
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={tracking_token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &tracking_token).await;
     assert_eq!(status["status"], "rework", "{status}");
     // Returned the same day with 3 working days (notice §二(五)1), counted by the calendar.
     let calendar = qihu_forms::calendar::Calendar::load(&root().join("config/calendar")).unwrap();
@@ -2081,12 +2060,7 @@ async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_
         )
         .await;
     assert_eq!(rated.status(), 200);
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={tracking_token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &tracking_token).await;
     assert_eq!(status["status"], "verification");
     let labels: Vec<&str> = status["timeline"]
         .as_array()
@@ -2141,12 +2115,7 @@ async fn a_satisfied_rating_closes_the_order() {
         )
         .await;
     assert_eq!(rated.status(), 200);
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={tracking_token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &tracking_token).await;
     assert_eq!(status["status"], "closed");
     assert_eq!(status["status_label"], "已办结");
     // A bad level gets a clear message.
@@ -2620,12 +2589,7 @@ async fn the_lead_unit_prints_and_uploads_the_signed_form_and_the_task_forces_op
     assert_eq!(app.stored(&number).await.status, "closed");
 
     // The enterprise reads the outcome and the reason, and gets an e-mail.
-    let status: Value = app
-        .get(&format!("/api/requests/{number}?token={tracking_token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = app.status_of(&number, &tracking_token).await;
     assert_eq!(status["status_label"], "已办结");
     let last = status["timeline"]
         .as_array()

@@ -34,7 +34,7 @@ use super::{
     render_page,
 };
 use crate::console::{self, SignedIn};
-use crate::dispatch::UnitKind;
+use crate::dispatch::{Unit, UnitKind};
 use crate::domain::{
     AccessToken, Channel, EntryNote, FieldErrors, NewRequest, RequestForm, RequestKind,
 };
@@ -493,27 +493,43 @@ struct UnitGroup<'a> {
     units: Vec<UnitChoice<'a>>,
 }
 
-fn unit_groups(forms: &Forms) -> Vec<UnitGroup<'_>> {
-    [
-        (UnitKind::Department, "市直部门"),
-        (UnitKind::Town, "镇街"),
-        (UnitKind::Zone, "开发区"),
-    ]
-    .into_iter()
-    .map(|(kind, label)| UnitGroup {
-        label,
-        units: forms
+/// The directory's units of each of `kinds`, in that order, with the group's Chinese name; empty groups are left
+/// out.
+fn units_by_kind(
+    forms: &Forms,
+    kinds: [UnitKind; 3],
+) -> impl Iterator<Item = (&'static str, Vec<&Unit>)> {
+    kinds.into_iter().filter_map(move |kind| {
+        let label = match kind {
+            UnitKind::Department => "市直部门",
+            UnitKind::Town => "镇街",
+            UnitKind::Zone => "开发区",
+        };
+        let units: Vec<&Unit> = forms
             .directory
             .units
             .iter()
             .filter(|unit| unit.kind == kind)
+            .collect();
+        (!units.is_empty()).then_some((label, units))
+    })
+}
+
+fn unit_groups(forms: &Forms) -> Vec<UnitGroup<'_>> {
+    units_by_kind(
+        forms,
+        [UnitKind::Department, UnitKind::Town, UnitKind::Zone],
+    )
+    .map(|(label, units)| UnitGroup {
+        label,
+        units: units
+            .into_iter()
             .map(|unit| UnitChoice {
                 id: &unit.id,
                 name: &unit.name,
             })
             .collect(),
     })
-    .filter(|group| !group.units.is_empty())
     .collect()
 }
 

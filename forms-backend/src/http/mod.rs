@@ -242,14 +242,30 @@ pub fn read_rating(
         .unwrap_or_default()
         .parse()
         .map_err(|error: crate::domain::UnknownRating| AppError::BadRequest(error.to_string()))?;
-    let comment = comment
+    let comment = plain_text(comment).chars().take(1000).collect();
+    Ok((rating, comment))
+}
+
+/// Text as a user typed it: trimmed, with control characters other than line breaks dropped.
+pub fn plain_text(given: Option<&str>) -> String {
+    given
         .unwrap_or_default()
         .trim()
         .chars()
         .filter(|c| !c.is_control() || *c == '\n')
-        .take(1000)
-        .collect();
-    Ok((rating, comment))
+        .collect()
+}
+
+/// A required text field (`what` names it for the user): blank or over `max` characters is refused in Chinese.
+pub fn required_text(given: Option<&str>, what: &str, max: usize) -> Result<String, AppError> {
+    let text = plain_text(given);
+    if text.is_empty() {
+        return Err(AppError::BadRequest(format!("请填写{what}")));
+    }
+    if text.chars().count() > max {
+        return Err(AppError::BadRequest(format!("{what}不能超过{max}个字")));
+    }
+    Ok(text)
 }
 
 /// The body of a step posted by a browser form or as JSON; unreadable fields are left at their defaults (the

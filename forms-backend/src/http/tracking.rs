@@ -117,19 +117,15 @@ pub(crate) fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
 
 /// The reason an event that closed its order recorded (`closed: true` with `reason`).
 pub fn closure_reason(event: &EventRow) -> Option<&str> {
-    if event
+    let closed = event
         .payload
         .get("closed")
-        .and_then(|closed| closed.as_bool())
-        != Some(true)
-    {
-        return None;
+        .and_then(|closed| closed.as_bool());
+    if closed == Some(true) {
+        crate::store::closure_reason(&event.payload)
+    } else {
+        None
     }
-    event
-        .payload
-        .get("reason")
-        .and_then(|reason| reason.as_str())
-        .filter(|reason| !reason.trim().is_empty())
 }
 
 /// What an event means for the enterprise.

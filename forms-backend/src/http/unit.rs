@@ -197,18 +197,8 @@ struct ActionBody {
 
 /// Reads and checks an action; the messages say what is missing, in Chinese.
 fn parse_action(body: &ActionBody) -> Result<UnitAction, AppError> {
-    let text = |value: &Option<String>, what: &str, max: usize| -> Result<String, AppError> {
-        let value = value.as_deref().unwrap_or_default().trim().to_owned();
-        if value.is_empty() {
-            return Err(AppError::BadRequest(format!("请填写{what}")));
-        }
-        if value.chars().count() > max {
-            return Err(AppError::BadRequest(format!("{what}不能超过{max}个字")));
-        }
-        Ok(value
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n')
-            .collect())
+    let text = |value: &Option<String>, what: &str, max: usize| {
+        super::required_text(value.as_deref(), what, max)
     };
     match body.action.as_deref().unwrap_or_default() {
         "accept" => Ok(UnitAction::Accept),

@@ -185,12 +185,11 @@ pub struct RequestFilter {
 /// The status of a closed order (销号); see [`closure_reason`].
 const CLOSED_STATUS: &str = "closed";
 
-/// The reason a change that closes an order records (`payload.reason`, not blank). Every path to `closed` —
-/// a satisfied rating, a call-back, the task force's verification opinion — writes one, and the store refuses a
-/// closure without it, so no order is ever closed silently.
-pub fn closure_reason(change: &Change) -> Option<&str> {
-    change
-        .payload
+/// The reason an event that closes an order records (`reason` in its payload, not blank). Every path to
+/// `closed` — a satisfied rating, a call-back, the task force's verification opinion — writes one, and the store
+/// refuses a closure without it, so no order is ever closed silently.
+pub fn closure_reason(payload: &serde_json::Value) -> Option<&str> {
+    payload
         .get("reason")
         .and_then(|reason| reason.as_str())
         .map(str::trim)
@@ -372,7 +371,9 @@ impl Store {
         change: &Change,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        if change.status.as_deref() == Some(CLOSED_STATUS) && closure_reason(change).is_none() {
+        if change.status.as_deref() == Some(CLOSED_STATUS)
+            && closure_reason(&change.payload).is_none()
+        {
             return Err(StoreError::ClosureWithoutReason(change.kind.clone()));
         }
         let now_text = to_text(now);

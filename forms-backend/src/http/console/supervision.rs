@@ -12,10 +12,13 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{ConsoleState, Staff, back_to_order, field, find_order, message_page, page_context};
+use super::{
+    ConsoleState, Staff, back_to_order, field, find_order, message_page, page_context,
+    units_by_kind,
+};
 use crate::dispatch::UnitKind;
 use crate::http::tracking::shanghai;
-use crate::http::{AppError, form_pairs, render_page};
+use crate::http::{AppError, form_pairs, render_page, required_text};
 use crate::sla::cards::{CardKind, CardRef, CardState, unit_standing, waive_card};
 use crate::store::EventRow;
 use crate::workflow::Forms;
@@ -133,20 +136,7 @@ pub(super) async fn waive(
                 if request_id == row.id && card_kind(&event.kind).is_some() => {}
             _ => return Err(AppError::NotFound),
         }
-        let reason: String = field(&pairs, "reason")
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n')
-            .collect();
-        if reason.is_empty() {
-            return Err(AppError::BadRequest("请填写免于亮牌的理由".to_owned()));
-        }
-        if reason.chars().count() > MAX_WAIVER_REASON {
-            return Err(AppError::BadRequest(format!(
-                "免于亮牌的理由不能超过{MAX_WAIVER_REASON}个字"
-            )));
-        }
+        let reason = required_text(field(&pairs, "reason"), "免于亮牌的理由", MAX_WAIVER_REASON)?;
         // Notice §二(四)2 leaves exceptions to the centre; the reason is kept with the waiver.
         waive_card(forms, card_event_id, &staff.actor(), &reason, Utc::now()).await?;
         tracing::info!(
@@ -210,19 +200,14 @@ pub(super) async fn units_page(State(state): State<Arc<ConsoleState>>, staff: St
         .iter()
         .map(|count| (count.unit_id.as_str(), (count.open, count.overdue)))
         .collect();
-    let sections: Vec<UnitSection<'_>> = [
-        (UnitKind::Town, "镇街"),
-        (UnitKind::Zone, "开发区"),
-        (UnitKind::Department, "市直部门"),
-    ]
-    .into_iter()
-    .map(|(kind, label)| UnitSection {
+    let sections: Vec<UnitSection<'_>> = units_by_kind(
+        forms,
+        [UnitKind::Town, UnitKind::Zone, UnitKind::Department],
+    )
+    .map(|(label, units)| UnitSection {
         label,
-        units: forms
-            .directory
-            .units
-            .iter()
-            .filter(|unit| unit.kind == kind)
+        units: units
+            .into_iter()
             .map(|unit| {
                 let standing = unit_standing(&events, &unit.id, now);
                 let (open, overdue) = counts.get(unit.id.as_str()).copied().unwrap_or_default();
@@ -239,7 +224,6 @@ pub(super) async fn units_page(State(state): State<Arc<ConsoleState>>, staff: St
             })
             .collect(),
     })
-    .filter(|section| !section.units.is_empty())
     .collect();
     let tally = |state: CardState| {
         sections

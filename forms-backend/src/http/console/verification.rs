@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{ConsoleState, Staff, back_to_order, field, find_order, message_page};
 use crate::domain::MediaType;
 use crate::http::unit::{UploadView, render_sheet};
-use crate::http::{AppError, form_pairs};
+use crate::http::{AppError, form_pairs, required_text};
 use crate::store::{EventRow, RequestRow};
 use crate::verification::{self, Conclusion};
 use crate::workflow::{Forms, status};
@@ -188,18 +188,11 @@ pub(super) async fn opinion(
         staff.may_act(field(&pairs, "csrf_token"))?;
         let row = find_order(forms, &tracking_number).await?;
         let conclusion: Conclusion = field(&pairs, "conclusion").unwrap_or_default().parse()?;
-        let opinion: String = field(&pairs, "opinion")
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n')
-            .collect();
-        if opinion.chars().count() > verification::MAX_TEXT {
-            return Err(AppError::BadRequest(format!(
-                "核查意见不能超过{}个字",
-                verification::MAX_TEXT
-            )));
-        }
+        let opinion = required_text(
+            field(&pairs, "opinion"),
+            "工作专班的核查意见",
+            verification::MAX_TEXT,
+        )?;
         let row = forms
             .record_verification_opinion(
                 &row,
