@@ -2367,6 +2367,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Opens the unit page and uploads a signed and sealed form (a PDF), as the lead unit does.
+    async fn upload_signed_form(&self, number: &str, token: &str) {
+        let browser = self.unit_browser(number, token).await;
+        let response = self
+            .upload(
+                number,
+                token,
+                &browser,
+                "scan.pdf",
+                "application/pdf",
+                pdf(3000),
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+    }
+
     /// The events of order `number`.
     async fn events_of(&self, number: &str) -> Vec<qihu_forms::store::EventRow> {
         self.app
@@ -2665,18 +2681,7 @@ async fn the_task_force_can_send_an_order_back_and_a_new_verification_needs_a_ne
         .await;
     assert!(page.contains("承办单位尚未上传签字盖章的审核反馈表"));
 
-    let browser = app.unit_browser(&number, &token).await;
-    let response = app
-        .upload(
-            &number,
-            &token,
-            &browser,
-            "scan.pdf",
-            "application/pdf",
-            pdf(3000),
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    app.upload_signed_form(&number, &token).await;
     let response = send_back("承办单位未到企业现场核实，请重新办理并当面答复企业。").await;
     assert_eq!(response.status(), 303);
     let order = app.stored(&number).await;
@@ -2919,18 +2924,7 @@ async fn every_path_to_closed_records_its_reason_and_shows_it() {
 
     // 3. The task force's verification after two unsatisfied rounds.
     let (verified, verified_token, token) = order_in_verification(&app, &sink).await;
-    let browser = app.unit_browser(&verified, &token).await;
-    let response = app
-        .upload(
-            &verified,
-            &token,
-            &browser,
-            "scan.pdf",
-            "application/pdf",
-            pdf(2000),
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    app.upload_signed_form(&verified, &token).await;
     let response = app
         .console_post(
             &centre,
