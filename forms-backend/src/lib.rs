@@ -14,4 +14,5 @@ pub mod mail;
 pub mod settings;
 pub mod sla;
 pub mod store;
+pub mod verification;
 pub mod workflow;

@@ -146,6 +146,8 @@ pub struct IntakeSettings {
     pub per_minute: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest file a unit may upload (the signed and sealed 不满意诉求审核反馈表), in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for IntakeSettings {
@@ -153,6 +155,7 @@ impl Default for IntakeSettings {
         IntakeSettings {
             per_minute: 20,
             max_body_bytes: 64 * 1024,
+            max_upload_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -170,6 +173,13 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("s3cret"));
         assert!(printed.contains("smtp://mailer:***@mail.example:587"));
+    }
+
+    #[test]
+    fn a_scanned_form_of_up_to_10_mb_is_accepted_by_default() {
+        let intake = IntakeSettings::default();
+        assert_eq!(intake.max_upload_bytes, 10 * 1024 * 1024);
+        assert!(intake.max_upload_bytes > intake.max_body_bytes);
     }
 }
 

@@ -71,6 +71,9 @@ pub enum WorkflowError {
     Template(String),
     #[error("{0}")]
     NotAllowed(String),
+    /// The input is missing or wrong (a 400 for the user, not a conflict with the order's state).
+    #[error("{0}")]
+    Invalid(String),
     #[error("找不到承办单位“{0}”")]
     UnknownUnit(String),
 }
@@ -131,6 +134,8 @@ pub enum UnitAction {
     },
     /// 报推进中心: a town or the zone cannot solve it at its level and hands it to the centre (notice §二(二)).
     Forward { reason: String },
+    /// 承办单位说明 on the 不满意诉求审核反馈表, while the order waits for verification (notice §二(四)3).
+    Explain { explanation: String },
 }
 
 /// Who brought a request in, as its first event records it.
@@ -417,7 +422,7 @@ impl Forms {
         self.after_intake(row, now).await
     }
 
-    async fn reload(&self, id: i64) -> Result<RequestRow, WorkflowError> {
+    pub(crate) async fn reload(&self, id: i64) -> Result<RequestRow, WorkflowError> {
         Ok(self
             .store
             .request_by_id(id)
@@ -556,6 +561,11 @@ impl Forms {
         action: &UnitAction,
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
+        if let UnitAction::Explain { explanation } = action {
+            return self
+                .explain_for_verification(row, unit_id, explanation, now)
+                .await;
+        }
         let is_lead = row.lead_unit.as_deref() == Some(unit_id);
         let open = status::is_open(&row.status);
         if !open {
@@ -577,6 +587,7 @@ impl Forms {
                     "协办单位可以补充办理情况，受理、反馈结果和提交方案由首接单位负责".to_owned(),
                 ));
             }
+            UnitAction::Explain { .. } => unreachable!("handled before the state check"),
             UnitAction::Accept => Change {
                 actor,
                 kind: "accepted".to_owned(),
@@ -681,12 +692,16 @@ impl Forms {
                 status::label(&row.status)
             )));
         }
+        // A round of handling is each result reported: the first, and one after every return to the unit (the
+        // enterprise's 不满意, or the task force's 退回重办).
         let rounds = 1 + self
             .store
             .events(row.id)
             .await?
             .iter()
-            .filter(|event| event.kind == "returned")
+            .filter(|event| {
+                event.kind == "returned" || crate::verification::is_task_force_rework(event)
+            })
             .count();
         let payload = json!({
             "rating": rating.code(),
@@ -696,10 +711,16 @@ impl Forms {
             "round": rounds,
         });
         let change = if rating.is_satisfied() {
+            // Notice §二(五)1: the order is closed (销号) on a satisfied rating; the reason says who rated and how.
+            let reason = if channel == "call_back" {
+                format!("电话回访，企业评价满意（{}）", rating.label())
+            } else {
+                format!("企业评价满意（{}）", rating.label())
+            };
             Change {
                 actor: actor.to_owned(),
                 kind: "rated".to_owned(),
-                payload: json!({ "closure": "企业评价满意，销号", "rating": payload }),
+                payload: json!({ "reason": reason, "closed": true, "rating": payload }),
                 status: Some(status::CLOSED.to_owned()),
                 ..Change::default()
             }
@@ -754,19 +775,81 @@ impl Forms {
                 ..Change::default()
             }
         } else {
-            Change {
-                actor: actor.to_owned(),
-                kind: "rated".to_owned(),
-                payload: json!({
-                    "rating": payload,
-                    "next": "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查",
-                }),
-                status: Some(status::VERIFICATION.to_owned()),
-                ..Change::default()
-            }
+            self.to_verification(row, rating, comment, actor, payload, now)?
         };
         self.store.record(row.id, &change, now).await?;
         self.reload(row.id).await
+    }
+
+    /// Notice §二(四)3: still 不满意 after two rounds of handling and reply — the lead unit fills in the
+    /// 不满意诉求审核反馈表 for the task force. Its handlers get a fresh link to the page where they print and upload it.
+    fn to_verification(
+        &self,
+        row: &RequestRow,
+        rating: Rating,
+        comment: &str,
+        actor: &str,
+        payload: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Change, WorkflowError> {
+        let lead = row
+            .lead_unit
+            .as_deref()
+            .and_then(|id| self.directory.unit(id))
+            .ok_or_else(|| WorkflowError::UnknownUnit(row.lead_unit.clone().unwrap_or_default()))?;
+        let token = AccessToken::generate();
+        let mut context = self.mail_context(row, None, None)?;
+        context.insert("greeting", &format!("{}：", lead.name));
+        let comment = if comment.is_empty() {
+            String::new()
+        } else {
+            format!("，意见建议：{comment}")
+        };
+        context.insert(
+            "paragraphs",
+            &[
+                format!(
+                    "企业对以下诉求经两次办理答复后仍不满意（本轮评价：{}{comment}）。",
+                    rating.label()
+                ),
+                format!(
+                    "请在办理页面填写承办单位说明，打印《{}》，由本单位主要负责同志签字并加盖单位公章后扫描上传（PDF、JPG 或 PNG 格式），工作专班将据此提出核查意见。",
+                    crate::verification::FORM_TITLE
+                ),
+            ],
+        );
+        context.insert(
+            "action_url",
+            &self.unit_url(&row.tracking_number, token.as_str()),
+        );
+        context.insert("action_label", "进入办理页面（链接仅限本单位使用）");
+        context.insert("rule", crate::verification::RULE);
+        let subject = format!(
+            "【不满意诉求审核】{}：经两次办理企业仍不满意，请填写审核反馈表",
+            row.tracking_number
+        );
+        let mails = lead
+            .handlers
+            .iter()
+            .map(|recipient| self.mail(recipient, subject.clone(), "email/verification", &context))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Change {
+            actor: actor.to_owned(),
+            kind: "rated".to_owned(),
+            payload: json!({
+                "rating": payload,
+                "verification": true,
+                "next": "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查",
+            }),
+            status: Some(status::VERIFICATION.to_owned()),
+            mails,
+            unit_tokens: vec![(
+                lead.id.clone(),
+                token.hash().as_str().to_owned(),
+                now + Duration::days(self.dispatch.link_days.max(1)),
+            )],
+            ..Change::default()
+        })
     }
 
     /// The centre approves a unit's plan (解决方案): the order's deadline becomes the plan's committed completion
@@ -850,7 +933,7 @@ impl Forms {
                 .is_ok_and(|stored| TokenHash::of_presented(presented).matches(&stored))
     }
 
-    fn mail_context(
+    pub(crate) fn mail_context(
         &self,
         row: &RequestRow,
         tracking_token: Option<&str>,
@@ -875,7 +958,7 @@ impl Forms {
         Ok(context)
     }
 
-    fn mail(
+    pub(crate) fn mail(
         &self,
         recipient: &str,
         subject: String,

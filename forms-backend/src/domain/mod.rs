@@ -12,6 +12,7 @@ mod request_kind;
 mod text;
 mod token;
 mod tracking;
+mod upload;
 
 pub use channel::{Channel, UnknownChannel};
 pub use credit_code::{CreditCode, CreditCodeError};
@@ -24,3 +25,4 @@ pub use request_kind::{RequestKind, UnknownRequestKind};
 pub use text::{Description, EnterpriseName, EntryNote, PersonName, ShortText, TownName};
 pub use token::{AccessToken, InvalidTokenHash, TokenHash};
 pub use tracking::{TrackingNumber, TrackingNumberError};
+pub use upload::{MediaType, UploadError, UploadedFile, human_size, safe_file_name};

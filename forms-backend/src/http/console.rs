@@ -1,7 +1,9 @@
 //! The centre's console pages (推进中心工作台), server-rendered and usable without JavaScript: login, the queue of
 //! requests waiting for dispatch (待派单) with the catalogue's suggestion, every order with search and filters,
 //! one order with its whole history and the (re-)dispatch form (派单 / 改派), the knowledge gaps (知识缺口), and
-//! the form where the centre enters a request that came by phone or from a town's collector (登记诉求).
+//! the form where the centre enters a request that came by phone or from a town's collector (登记诉求); the
+//! supervision cards of every unit and their waivers (`supervision`), and the verification of unsatisfied
+//! requests (`verification`).
 //!
 //! Every page needs a session (cookie `qihu_session`, path `/console`); without one the browser is sent to the
 //! login page. Every POST carries the session's CSRF token, and only the centre's role may change anything.
@@ -32,12 +34,15 @@ use super::{
     render_page,
 };
 use crate::console::{self, SignedIn};
-use crate::dispatch::UnitKind;
+use crate::dispatch::{Unit, UnitKind};
 use crate::domain::{
     AccessToken, Channel, EntryNote, FieldErrors, NewRequest, RequestForm, RequestKind,
 };
 use crate::store::{EventRow, RequestFilter, RequestRow};
 use crate::workflow::{Forms, MailRequest, status};
+
+mod supervision;
+mod verification;
 
 /// The session cookie; it is sent only to the console's paths.
 pub const SESSION_COOKIE: &str = "qihu_session";
@@ -99,6 +104,23 @@ pub fn router(app: Arc<FormsState>) -> Router {
             "/console/requests/{tracking_number}/approve-plan",
             post(approve_plan),
         )
+        .route(
+            "/console/requests/{tracking_number}/cards/{card_event_id}/waive",
+            post(supervision::waive),
+        )
+        .route(
+            "/console/requests/{tracking_number}/verification-form",
+            get(verification::sheet),
+        )
+        .route(
+            "/console/requests/{tracking_number}/verification-forms/{form_id}",
+            get(verification::download),
+        )
+        .route(
+            "/console/requests/{tracking_number}/verification-opinion",
+            post(verification::opinion),
+        )
+        .route("/console/units", get(supervision::units_page))
         .route("/console/knowledge-gaps", get(knowledge_gaps_page))
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
@@ -471,27 +493,43 @@ struct UnitGroup<'a> {
     units: Vec<UnitChoice<'a>>,
 }
 
-fn unit_groups(forms: &Forms) -> Vec<UnitGroup<'_>> {
-    [
-        (UnitKind::Department, "市直部门"),
-        (UnitKind::Town, "镇街"),
-        (UnitKind::Zone, "开发区"),
-    ]
-    .into_iter()
-    .map(|(kind, label)| UnitGroup {
-        label,
-        units: forms
+/// The directory's units of each of `kinds`, in that order, with the group's Chinese name; empty groups are left
+/// out.
+fn units_by_kind(
+    forms: &Forms,
+    kinds: [UnitKind; 3],
+) -> impl Iterator<Item = (&'static str, Vec<&Unit>)> {
+    kinds.into_iter().filter_map(move |kind| {
+        let label = match kind {
+            UnitKind::Department => "市直部门",
+            UnitKind::Town => "镇街",
+            UnitKind::Zone => "开发区",
+        };
+        let units: Vec<&Unit> = forms
             .directory
             .units
             .iter()
             .filter(|unit| unit.kind == kind)
+            .collect();
+        (!units.is_empty()).then_some((label, units))
+    })
+}
+
+fn unit_groups(forms: &Forms) -> Vec<UnitGroup<'_>> {
+    units_by_kind(
+        forms,
+        [UnitKind::Department, UnitKind::Town, UnitKind::Zone],
+    )
+    .map(|(label, units)| UnitGroup {
+        label,
+        units: units
+            .into_iter()
             .map(|unit| UnitChoice {
                 id: &unit.id,
                 name: &unit.name,
             })
             .collect(),
     })
-    .filter(|group| !group.units.is_empty())
     .collect()
 }
 
@@ -588,6 +626,9 @@ const DETAIL_ORDER: [&str; 17] = [
     "committed_date",
 ];
 
+/// Payload fields that only serve the program (markers, codes shown by their label instead).
+const HIDDEN_DETAILS: [&str; 4] = ["closed", "verification", "conclusion", "cards"];
+
 /// Every field of an event's payload (of an event of kind `kind`), with Chinese names and unit names in place
 /// of ids.
 fn event_details(forms: &Forms, kind: &str, payload: &serde_json::Value) -> Vec<EventDetail> {
@@ -595,9 +636,17 @@ fn event_details(forms: &Forms, kind: &str, payload: &serde_json::Value) -> Vec<
     let Some(fields) = payload.as_object() else {
         return Vec::new();
     };
-    let mut fields: Vec<(&String, &Value)> = fields.iter().collect();
+    // Nothing closes without a reason (销号理由), and it is what the centre reads first on a closing event.
+    let closing = payload.get("closed") == Some(&Value::Bool(true));
+    let mut fields: Vec<(&String, &Value)> = fields
+        .iter()
+        .filter(|(key, _)| !HIDDEN_DETAILS.contains(&key.as_str()))
+        .collect();
     fields.sort_by_key(|(key, _)| {
-        DETAIL_ORDER
+        if closing && key.as_str() == "reason" {
+            return 0;
+        }
+        1 + DETAIL_ORDER
             .iter()
             .position(|known| known == key)
             .unwrap_or(DETAIL_ORDER.len())
@@ -634,7 +683,45 @@ fn event_details(forms: &Forms, kind: &str, payload: &serde_json::Value) -> Vec<
                         .map(|due| shanghai(due.with_timezone(&Utc)))
                         .unwrap_or_else(|_| text(value)),
                 ),
+                "reason" if closing => ("销号理由", text(value)),
                 "reason" => ("理由", text(value)),
+                "explanation" => ("承办单位说明", text(value)),
+                "file_name" => ("文件名", text(value)),
+                "media_type" => (
+                    "文件类型",
+                    crate::domain::MediaType::from_mime(&text(value))
+                        .map_or_else(|| text(value), |kind| kind.label().to_owned()),
+                ),
+                "size" => (
+                    "文件大小",
+                    value
+                        .as_u64()
+                        .map_or_else(|| text(value), crate::domain::human_size),
+                ),
+                "sha256" => ("SHA-256", text(value)),
+                "conclusion_label" => ("核查结论", text(value)),
+                "opinion" => ("核查意见", text(value)),
+                "form_id" => ("依据的审核反馈表", format!("第 {} 号上传文件", text(value))),
+                "form_sha256" => ("审核反馈表 SHA-256", text(value)),
+                "evidence" => ("事实", text(value)),
+                "order" => ("工单", text(value)),
+                "orders" => (
+                    "涉及工单",
+                    value
+                        .as_array()
+                        .map(|orders| orders.iter().map(&text).collect::<Vec<_>>().join("、"))
+                        .unwrap_or_default(),
+                ),
+                "card" => (
+                    "亮牌类别",
+                    match text(value).as_str() {
+                        "yellow_card" => "黄牌".to_owned(),
+                        "red_card" => "红牌警示".to_owned(),
+                        "interview" => "约谈主要负责人".to_owned(),
+                        other => other.to_owned(),
+                    },
+                ),
+                "card_event_id" => ("亮牌记录编号", text(value)),
                 "deadline_rule" => ("期限规则", text(value)),
                 "rating" => (
                     "满意度评价",
@@ -805,12 +892,15 @@ struct Choice {
 }
 
 /// The status codes the list can be filtered by, in the order of an order's life.
-const STATUSES: [&str; 6] = [
+const STATUSES: [&str; 9] = [
     status::NEW,
     status::DISPATCHED,
     status::ACCEPTED,
     status::PLANNED,
     status::RESOLVED,
+    status::REWORK,
+    status::VERIFICATION,
+    status::CLOSED,
     status::ANSWERED,
 ];
 
@@ -1011,6 +1101,11 @@ async fn order_page(
         }
     }
     context.insert("can_approve_plan", &(row.status == status::PLANNED));
+    context.insert("cards", &supervision::order_cards(forms, &events));
+    match verification::view(forms, &row, &events).await {
+        Ok(view) => context.insert("verification", &view),
+        Err(error) => return message_page(forms, Some(&staff), error),
+    }
     if can_dispatch {
         context.insert("form", &dispatch_form(forms, &row));
         context.insert("unit_groups", &unit_groups(forms));

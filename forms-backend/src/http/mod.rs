@@ -40,7 +40,7 @@ pub fn router(state: Arc<FormsState>) -> Router {
     Router::new()
         .merge(intake::routes())
         .merge(tracking::routes())
-        .merge(unit::routes())
+        .merge(unit::routes(state.intake.max_upload_bytes))
         .with_state(Arc::clone(&state))
         .merge(console::router(state))
 }
@@ -58,8 +58,12 @@ pub enum AppError {
     Conflict(String),
     /// 413
     TooLarge(usize),
+    /// 413: an uploaded file over the limit (in bytes).
+    FileTooLarge(usize),
     /// 415
     UnsupportedMediaType,
+    /// 415: an uploaded file that is not of an accepted kind; the message says which kinds are.
+    UnsupportedFile(String),
     /// 429
     TooManyRequests,
     /// 500: the details are logged, never shown.
@@ -80,6 +84,13 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("提交的内容太大（上限 {} KB）", limit / 1024),
             ),
+            AppError::FileTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                crate::domain::UploadError::TooLarge { limit: *limit }.to_string(),
+            ),
+            AppError::UnsupportedFile(message) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, message.clone())
+            }
             AppError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "不支持的提交格式，请以 JSON 或网页表单提交".to_owned(),
@@ -106,6 +117,19 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<crate::domain::UploadError> for AppError {
+    fn from(error: crate::domain::UploadError) -> Self {
+        use crate::domain::UploadError;
+        match error {
+            UploadError::TooLarge { limit } => AppError::FileTooLarge(limit),
+            UploadError::NotAllowed => AppError::UnsupportedFile(error.to_string()),
+            UploadError::Empty | UploadError::Truncated(_) => {
+                AppError::BadRequest(error.to_string())
+            }
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         AppError::Internal(error.to_string())
@@ -116,6 +140,7 @@ impl From<WorkflowError> for AppError {
     fn from(error: WorkflowError) -> Self {
         match error {
             WorkflowError::NotAllowed(message) => AppError::Conflict(message),
+            WorkflowError::Invalid(message) => AppError::BadRequest(message),
             WorkflowError::UnknownUnit(unit) => {
                 AppError::BadRequest(format!("找不到承办单位“{unit}”"))
             }
@@ -217,14 +242,30 @@ pub fn read_rating(
         .unwrap_or_default()
         .parse()
         .map_err(|error: crate::domain::UnknownRating| AppError::BadRequest(error.to_string()))?;
-    let comment = comment
+    let comment = plain_text(comment).chars().take(1000).collect();
+    Ok((rating, comment))
+}
+
+/// Text as a user typed it: trimmed, with control characters other than line breaks dropped.
+pub fn plain_text(given: Option<&str>) -> String {
+    given
         .unwrap_or_default()
         .trim()
         .chars()
         .filter(|c| !c.is_control() || *c == '\n')
-        .take(1000)
-        .collect();
-    Ok((rating, comment))
+        .collect()
+}
+
+/// A required text field (`what` names it for the user): blank or over `max` characters is refused in Chinese.
+pub fn required_text(given: Option<&str>, what: &str, max: usize) -> Result<String, AppError> {
+    let text = plain_text(given);
+    if text.is_empty() {
+        return Err(AppError::BadRequest(format!("请填写{what}")));
+    }
+    if text.chars().count() > max {
+        return Err(AppError::BadRequest(format!("{what}不能超过{max}个字")));
+    }
+    Ok(text)
 }
 
 /// The body of a step posted by a browser form or as JSON; unreadable fields are left at their defaults (the

@@ -20,7 +20,9 @@ use super::{
     step_response, wants_html,
 };
 use crate::domain::{AccessToken, Channel, RequestKind};
+use crate::sla::order_supervision::order_supervision;
 use crate::store::{EventRow, RequestRow};
+use crate::verification::{EXPLAINED, OPINION, UPLOADED};
 use crate::workflow::{Forms, status};
 
 pub fn routes() -> Router<Arc<FormsState>> {
@@ -87,6 +89,8 @@ pub struct PublicStatus {
     pub deadline_label: Option<String>,
     pub instant_answer: Option<serde_json::Value>,
     pub timeline: Vec<TimelineEntry>,
+    /// 督办情况: overdue and the cards issued on this order, in plain sentences; empty when all is well.
+    pub supervision: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,6 +112,19 @@ pub(crate) fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
             .directory
             .unit(id)
             .map_or_else(|| id.to_owned(), |unit| unit.name.clone()),
+    }
+}
+
+/// The reason an event that closed its order recorded (`closed: true` with `reason`).
+pub fn closure_reason(event: &EventRow) -> Option<&str> {
+    let closed = event
+        .payload
+        .get("closed")
+        .and_then(|closed| closed.as_bool());
+    if closed == Some(true) {
+        crate::store::closure_reason(&event.payload)
+    } else {
+        None
     }
 }
 
@@ -153,13 +170,51 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
                 .and_then(|v| v.as_str())
                 .filter(|c| !c.is_empty())
                 .map(|c| format!("意见建议：{c}"));
-            let label = match (event.kind.as_str(), event.payload.get("closure")) {
+            let label = match (event.kind.as_str(), closure_reason(event).is_some()) {
                 ("returned", _) => format!("评价：{level}，已退回承办单位重新办理"),
-                (_, Some(_)) => format!("评价：{level}，已办结"),
+                (_, true) => format!("评价：{level}，已办结"),
                 _ => format!("评价：{level}，待工作专班核查"),
             };
             (label, comment)
         }
+        // Notice §二(四)3: the unsatisfied request's verification. The unit's explanation and the file stay in the
+        // console; the enterprise reads that the form went to the task force and what it decided.
+        EXPLAINED => (
+            format!("{}填写了不满意诉求审核说明", actor_unit.unwrap_or_default()),
+            None,
+        ),
+        UPLOADED => (
+            format!(
+                "{}上传了签字盖章的不满意诉求审核反馈表，待工作专班核查",
+                actor_unit.unwrap_or_default()
+            ),
+            None,
+        ),
+        OPINION if closure_reason(event).is_some() => {
+            ("工作专班核查：情况属实，予以销号，已办结".to_owned(), None)
+        }
+        OPINION => (
+            "工作专班核查：退回承办单位重新办理".to_owned(),
+            Some(format!(
+                "核查意见：{}{}",
+                text("opinion").unwrap_or_default(),
+                text("due_at")
+                    .and_then(|due| DateTime::parse_from_rfc3339(&due).ok())
+                    .map(|due| format!("；办理期限：{}", shanghai(due.with_timezone(&Utc))))
+                    .unwrap_or_default()
+            )),
+        ),
+        // Notice §二(四)2: the supervision cards issued on this order.
+        "yellow_card" => (
+            "承办单位逾期未反馈办理结果，平台已发督办通知并亮黄牌".to_owned(),
+            None,
+        ),
+        "red_card" => ("承办单位连续两次被亮黄牌，予以红牌警示".to_owned(), None),
+        "interview" => (
+            "承办单位连续两次被红牌警示，由市政府领导约谈其主要负责人".to_owned(),
+            None,
+        ),
+        "card_waived" => ("推进中心决定免于亮牌".to_owned(), None),
         "forwarded" => (
             format!(
                 "{}报推进中心（本级不能解决）",
@@ -209,6 +264,12 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
         ),
         other => (other.to_owned(), None),
     };
+    // Nothing closes without a recorded reason, and the reason is shown wherever the closure is.
+    let detail = match (closure_reason(event), detail) {
+        (Some(reason), Some(detail)) => Some(format!("销号理由：{reason}；{detail}")),
+        (Some(reason), None) => Some(format!("销号理由：{reason}")),
+        (None, detail) => detail,
+    };
     TimelineEntry {
         at: event.at,
         at_label: shanghai(event.at),
@@ -218,7 +279,11 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
     }
 }
 
-async fn public_status(forms: &Forms, row: &RequestRow) -> Result<PublicStatus, AppError> {
+async fn public_status(
+    forms: &Forms,
+    row: &RequestRow,
+    now: DateTime<Utc>,
+) -> Result<PublicStatus, AppError> {
     let events = forms.store.events(row.id).await?;
     Ok(PublicStatus {
         tracking_number: row.tracking_number.clone(),
@@ -241,6 +306,7 @@ async fn public_status(forms: &Forms, row: &RequestRow) -> Result<PublicStatus, 
             .iter()
             .map(|event| timeline_entry(forms, event))
             .collect(),
+        supervision: order_supervision(row, &events, now),
     })
 }
 
@@ -251,7 +317,7 @@ async fn status_json(
 ) -> Result<Json<PublicStatus>, AppError> {
     let token = query.ok().and_then(|Query(query)| query.token);
     let row = authorised(&state.forms, &tracking_number, token.as_deref()).await?;
-    Ok(Json(public_status(&state.forms, &row).await?))
+    Ok(Json(public_status(&state.forms, &row, Utc::now()).await?))
 }
 
 /// The enterprise's tracking page: status, unit, deadline, timeline, and the instant answer with the button
@@ -267,7 +333,7 @@ async fn tracking_page(
         Ok(row) => row,
         Err(error) => return error_page(forms, error),
     };
-    let status = match public_status(forms, &row).await {
+    let status = match public_status(forms, &row, Utc::now()).await {
         Ok(status) => status,
         Err(error) => return error_page(forms, error),
     };

@@ -2,6 +2,7 @@
 //! work order; working days come from [`crate::calendar::Calendar`].
 
 pub mod cards;
+pub mod order_supervision;
 
 /// Notice §二(三): solve and report within 5 working days.
 pub const RESOLUTION_WORKING_DAYS: u32 = 5;

@@ -15,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 pub mod cards;
+pub mod verification;
 
 /// The database failed; the details are for the log, never for users.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,9 @@ pub enum StoreError {
     },
     #[error("记录已存在")]
     Duplicate,
+    /// Nothing closes without a recorded reason: a change to `closed` must carry `reason` in its payload.
+    #[error("销号必须记录理由（事件“{0}”没有 reason）")]
+    ClosureWithoutReason(String),
 }
 
 impl StoreError {
@@ -187,6 +191,20 @@ pub struct RequestFilter {
     /// Words found in the tracking number, the enterprise's name or the description.
     pub query: Option<String>,
     pub kind: Option<String>,
+}
+
+/// The status of a closed order (销号); see [`closure_reason`].
+const CLOSED_STATUS: &str = "closed";
+
+/// The reason an event that closes an order records (`reason` in its payload, not blank). Every path to
+/// `closed` — a satisfied rating, a call-back, the task force's verification opinion — writes one, and the store
+/// refuses a closure without it, so no order is ever closed silently.
+pub fn closure_reason(payload: &serde_json::Value) -> Option<&str> {
+    payload
+        .get("reason")
+        .and_then(|reason| reason.as_str())
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty())
 }
 
 /// An `events` row (columns id, at, actor, kind, payload).
@@ -441,6 +459,11 @@ impl Store {
         change: &Change,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
+        if change.status.as_deref() == Some(CLOSED_STATUS)
+            && closure_reason(&change.payload).is_none()
+        {
+            return Err(StoreError::ClosureWithoutReason(change.kind.clone()));
+        }
         let now_text = to_text(now);
         let event_id: i64 = sqlx::query_scalar(
             "INSERT INTO events (request_id, at, actor, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
