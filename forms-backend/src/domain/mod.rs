@@ -14,6 +14,7 @@ mod token;
 mod tracking;
 
 pub use channel::{Channel, UnknownChannel};
+pub(crate) use full_width::fold_full_width;
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use email::{Email, EmailError};
 pub use field_error::{FieldError, FieldErrors};
