@@ -520,9 +520,16 @@ fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<ExitCode> {
         let app = crate::serve::App::open(settings).await?;
         let actor = format!("unit:{}", args.unit.trim());
         anyhow::Ok(
-            ledger::import_ledger(&app.forms.forms, &args.unit, &file, mode, &actor, Utc::now())
-                .await
-                .with_context(|| format!("{path} 无法导入"))?,
+            ledger::import_ledger(
+                &app.forms.forms,
+                &args.unit,
+                &file,
+                mode,
+                &actor,
+                Utc::now(),
+            )
+            .await
+            .with_context(|| format!("{path} 无法导入"))?,
         )
     })?;
     if args.json {
@@ -544,7 +551,10 @@ fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 report.problems.len()
             );
             for row in &report.created {
-                println!("  第{}行 {} {}", row.row, row.tracking_number, row.enterprise_name);
+                println!(
+                    "  第{}行 {} {}",
+                    row.row, row.tracking_number, row.enterprise_name
+                );
             }
         }
     }

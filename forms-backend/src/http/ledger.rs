@@ -67,7 +67,10 @@ struct Choice {
 }
 
 fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
 }
 
 fn read_date(value: &Option<String>, name: &str) -> Result<NaiveDate, String> {
@@ -95,7 +98,14 @@ fn read_export(query: &ExportQuery, forms: &Forms) -> Result<(Selection, Format)
     {
         return Err(format!("找不到单位“{id}”"));
     }
-    Ok((Selection { table, period, unit }, format))
+    Ok((
+        Selection {
+            table,
+            period,
+            unit,
+        },
+        format,
+    ))
 }
 
 /// The download form, pre-set to this month (Shanghai) or to what was asked, with an error when there is one.
@@ -110,10 +120,7 @@ fn ledgers_form(
     let first_of_month = today.with_day(1).unwrap_or(today);
     let values = ExportQuery {
         table: Some(given(&query.table).unwrap_or("ledger").to_owned()),
-        from: Some(
-            given(&query.from)
-                .map_or_else(|| first_of_month.to_string(), str::to_owned),
-        ),
+        from: Some(given(&query.from).map_or_else(|| first_of_month.to_string(), str::to_owned)),
         to: Some(given(&query.to).map_or_else(|| today.to_string(), str::to_owned)),
         unit: Some(given(&query.unit).unwrap_or_default().to_owned()),
         format: Some(given(&query.format).unwrap_or("xlsx").to_owned()),

@@ -42,7 +42,8 @@ pub struct LedgerEntry {
     pub resolution: Option<(String, serde_json::Value)>,
 }
 
-const ENTRY_COLUMNS: &str = "r.tracking_number, r.enterprise_name, r.contact_name, r.contact_phone, r.town,
+const ENTRY_COLUMNS: &str =
+    "r.tracking_number, r.enterprise_name, r.contact_name, r.contact_phone, r.town,
     r.description, r.suggested_department, r.status, r.lead_unit, r.co_units";
 
 fn json(text: Option<String>) -> serde_json::Value {

@@ -295,7 +295,9 @@ impl<W: Write> CsvSink<W> {
                 .write_record([heading.unit_line(), heading.period_line()])
                 .map_err(csv_error)?;
         } else {
-            writer.write_record([heading.period_line()]).map_err(csv_error)?;
+            writer
+                .write_record([heading.period_line()])
+                .map_err(csv_error)?;
         }
         writer
             .write_record(columns.iter().map(|column| column.header))
@@ -324,7 +326,14 @@ mod tests {
 
     #[test]
     fn formula_like_text_is_neutralised_for_csv() {
-        for hostile in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=1", "=HYPERLINK(\"http://x\")"] {
+        for hostile in [
+            "=1+1",
+            "+SUM(A1)",
+            "-2+3",
+            "@cmd",
+            "\t=1",
+            "=HYPERLINK(\"http://x\")",
+        ] {
             assert!(is_formula_like(hostile), "{hostile}");
             assert_eq!(neutralise(hostile), format!("'{hostile}"));
         }

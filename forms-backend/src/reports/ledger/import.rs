@@ -215,7 +215,10 @@ fn csv_grid(bytes: &[u8]) -> Result<Grid, ImportError> {
             "文件既不是 Excel 表格，也不是 UTF-8 或 GB18030（GBK）编码的 CSV 文件".to_owned(),
         )
     })?;
-    let first_line = text.lines().find(|line| !line.trim().is_empty()).unwrap_or("");
+    let first_line = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
     let delimiter = if first_line.matches('\t').count() > first_line.matches(',').count() {
         b'\t'
     } else {
@@ -381,9 +384,13 @@ pub(crate) fn split_contact(typed: &str) -> Result<(String, String), String> {
             _ => {}
         }
     }
-    let number = runs
-        .into_iter()
-        .find(|&(from, to)| folded[from..to].chars().filter(char::is_ascii_digit).count() >= 7);
+    let number = runs.into_iter().find(|&(from, to)| {
+        folded[from..to]
+            .chars()
+            .filter(char::is_ascii_digit)
+            .count()
+            >= 7
+    });
     let Some((from, to)) = number else {
         return Err(format!("请写明联系电话（{CONTACT_EXAMPLE}）"));
     };
@@ -416,7 +423,21 @@ fn name_part(text: &str) -> String {
         c.is_whitespace()
             || matches!(
                 c,
-                ':' | '：' | ',' | '，' | '、' | '/' | ';' | '；' | '(' | ')' | '（' | '）' | '-' | '—' | '.' | '。'
+                ':' | '：'
+                    | ','
+                    | '，'
+                    | '、'
+                    | '/'
+                    | ';'
+                    | '；'
+                    | '('
+                    | ')'
+                    | '（'
+                    | '）'
+                    | '-'
+                    | '—'
+                    | '.'
+                    | '。'
             )
     };
     let mut name = text.trim_matches(separators);
@@ -640,7 +661,13 @@ pub async fn import_ledger(
             None => format!("问题台账导入（{}，第{row}行）", unit.name),
         };
         let submitted = forms
-            .submit_entered(&checked.request, actor, Some(&note), Some(&checked.key), now)
+            .submit_entered(
+                &checked.request,
+                actor,
+                Some(&note),
+                Some(&checked.key),
+                now,
+            )
             .await?;
         report.created.push(ImportedRow {
             row,
@@ -663,7 +690,11 @@ mod tests {
             ("王经理 13812345678", "王经理", "13812345678"),
             ("王经理，0632-5512345", "王经理", "0632-5512345"),
             ("13812345678（王经理）", "王经理", "13812345678"),
-            ("联系人：王经理 电话：138 1234 5678", "王经理", "138 1234 5678"),
+            (
+                "联系人：王经理 电话：138 1234 5678",
+                "王经理",
+                "138 1234 5678",
+            ),
             ("李明/１３８１２３４５６７８", "李明", "13812345678"),
             ("张三 0632-5512345转123", "张三", "0632-5512345转123"),
         ];
@@ -697,9 +728,23 @@ mod tests {
         let grid = grid(&[
             &["企业发展、项目建设问题台账"],
             &["提报单位：洪绪镇          提报时间：2026年11月20日"],
-            &["序号", "企业名称", "存在问题、困难、诉求描述", "建议解决部门", "企业联系人及联系方式", "备注"],
+            &[
+                "序号",
+                "企业名称",
+                "存在问题、困难、诉求描述",
+                "建议解决部门",
+                "企业联系人及联系方式",
+                "备注",
+            ],
             &["", "", TEMPLATE_HINT, "", "", ""],
-            &["1", "滕州市恒达机械制造有限公司", "厂区门前道路积水，货车无法进出。", "住建局", "王经理 13812345678", ""],
+            &[
+                "1",
+                "滕州市恒达机械制造有限公司",
+                "厂区门前道路积水，货车无法进出。",
+                "住建局",
+                "王经理 13812345678",
+                "",
+            ],
             &["2", "", "", "", "", ""],
         ]);
 
@@ -717,7 +762,10 @@ mod tests {
     #[test]
     fn a_file_without_the_ledger_headers_is_refused() {
         let grid = grid(&[&["姓名", "电话"], &["王经理", "13812345678"]]);
-        assert!(matches!(ledger_from_grid(&grid), Err(ImportError::NoHeader)));
+        assert!(matches!(
+            ledger_from_grid(&grid),
+            Err(ImportError::NoHeader)
+        ));
     }
 
     #[test]

@@ -176,7 +176,9 @@ impl fmt::Display for Table {
 
 /// The input named no table.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("表格“{0}”无效，应为 ledger（附件2 问题台账）、dispatch（附件3 问题转办清单）、feedback（附件4 问题解决反馈表）或 satisfaction（附件5 满意度评价表）")]
+#[error(
+    "表格“{0}”无效，应为 ledger（附件2 问题台账）、dispatch（附件3 问题转办清单）、feedback（附件4 问题解决反馈表）或 satisfaction（附件5 满意度评价表）"
+)]
 pub struct UnknownTable(pub String);
 
 impl FromStr for Table {
@@ -348,12 +350,18 @@ pub struct Heading {
 }
 
 impl Heading {
-    fn new(selection: &Selection, unit: Option<&Unit>, directory: &Directory, today: NaiveDate) -> Heading {
+    fn new(
+        selection: &Selection,
+        unit: Option<&Unit>,
+        directory: &Directory,
+        today: NaiveDate,
+    ) -> Heading {
         Heading {
             attachment: selection.table.attachment(),
             title: selection.table.title(),
             reporting_lines: selection.table.has_reporting_lines(),
-            reporting_unit: unit.map_or_else(|| directory.centre.name.clone(), |unit| unit.name.clone()),
+            reporting_unit: unit
+                .map_or_else(|| directory.centre.name.clone(), |unit| unit.name.clone()),
             reported_on: chinese_date(today),
             period: selection.period.label(),
         }
@@ -367,7 +375,10 @@ impl Heading {
     /// `统计期间：…` and, for the tables that have it, `提报时间：…`.
     pub fn period_line(&self) -> String {
         if self.reporting_lines {
-            format!("统计期间：{}　　提报时间：{}", self.period, self.reported_on)
+            format!(
+                "统计期间：{}　　提报时间：{}",
+                self.period, self.reported_on
+            )
         } else {
             format!("统计期间：{}", self.period)
         }
@@ -417,11 +428,24 @@ mod tests {
         };
         assert_eq!(
             headers(Table::Ledger),
-            ["序号", "企业名称", "存在问题、困难、诉求描述", "建议解决部门", "企业联系人及联系方式", "备注"]
+            [
+                "序号",
+                "企业名称",
+                "存在问题、困难、诉求描述",
+                "建议解决部门",
+                "企业联系人及联系方式",
+                "备注"
+            ]
         );
         assert_eq!(
             headers(Table::DispatchList),
-            ["序号", "企业名称", "存在问题、困难、诉求描述", "企业联系人及联系方式", "建议解决部门"]
+            [
+                "序号",
+                "企业名称",
+                "存在问题、困难、诉求描述",
+                "企业联系人及联系方式",
+                "建议解决部门"
+            ]
         );
         assert_eq!(
             headers(Table::FeedbackForm),
@@ -438,7 +462,14 @@ mod tests {
         );
         assert_eq!(
             headers(Table::SatisfactionForm),
-            ["序号", "问题描述", "解决情况", "解决部门", "满意度评价", "意见建议"]
+            [
+                "序号",
+                "问题描述",
+                "解决情况",
+                "解决部门",
+                "满意度评价",
+                "意见建议"
+            ]
         );
         assert!(!Table::DispatchList.has_reporting_lines());
     }

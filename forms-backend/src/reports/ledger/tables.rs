@@ -164,7 +164,9 @@ pub(crate) fn cells(table: Table, entry: &LedgerEntry, directory: &Directory) ->
             let (resolver, resolved) = entry
                 .resolution
                 .as_ref()
-                .map_or(("", &Value::Null), |(actor, payload)| (actor.as_str(), payload));
+                .map_or(("", &Value::Null), |(actor, payload)| {
+                    (actor.as_str(), payload)
+                });
             let solution = match (solved_label(resolved), text(resolved, "method")) {
                 ("", method) => method.to_owned(),
                 ("是", method) => format!("已解决：{method}"),
@@ -274,7 +276,8 @@ mod tests {
                 "李科长 0632-5512345"
             ]
         );
-        let mut rated = entry(json!({ "rating": { "rating_label": "比较满意", "comment": "办理及时" } }));
+        let mut rated =
+            entry(json!({ "rating": { "rating_label": "比较满意", "comment": "办理及时" } }));
         rated.actor = "centre:zhang".to_owned();
         rated.resolution = Some(("unit:tax".to_owned(), resolved));
         let satisfaction = cells(Table::SatisfactionForm, &rated, &directory());
