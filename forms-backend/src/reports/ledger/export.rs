@@ -58,10 +58,10 @@ pub async fn export<W: Write + Seek + Send>(
     let columns = selection.table.columns();
     let mut sink = match format {
         Format::Xlsx => Sink::Xlsx(
-            XlsxSink::begin(&heading, selection.table.label(), columns)?,
+            Box::new(XlsxSink::begin(&heading, selection.table.label(), columns)?),
             out,
         ),
-        Format::Csv => Sink::Csv(CsvSink::begin(&heading, columns, out)?),
+        Format::Csv => Sink::Csv(Box::new(CsvSink::begin(&heading, columns, out)?)),
         Format::Html => Sink::Html(Vec::new(), out),
     };
     let mut filter = UnitFilter::new(directory, unit);
@@ -96,8 +96,8 @@ pub async fn export<W: Write + Seek + Send>(
 
 /// Where rows go while they stream in, and where the finished table is written.
 enum Sink<W: Write> {
-    Xlsx(XlsxSink, W),
-    Csv(CsvSink<W>),
+    Xlsx(Box<XlsxSink>, W),
+    Csv(Box<CsvSink<W>>),
     /// The printable page is rendered whole at the end.
     Html(Vec<PrintRow>, W),
 }
