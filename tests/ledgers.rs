@@ -187,8 +187,19 @@ fn sheet(bytes: &[u8]) -> (Vec<Vec<String>>, Vec<String>) {
     (rows, formulas)
 }
 
+/// The rows after the title, the header lines and the headers.
 fn data_rows(bytes: &[u8]) -> Vec<Vec<String>> {
     sheet(bytes).0.into_iter().skip(3).collect()
+}
+
+/// Every row of the table as XLSX for a period (title, header lines, headers, data).
+async fn xlsx(
+    app: &App,
+    table: Table,
+    period: (&str, &str),
+    unit: Option<&str>,
+) -> Vec<Vec<String>> {
+    sheet(&export(app, table, period.0, period.1, unit, Format::Xlsx).await).0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,16 +209,17 @@ async fn each_table_lists_what_happened_in_its_period_with_the_notices_columns()
     let number = order_through_its_life(&app).await;
 
     // 附件2: the request received 11-02, with title, header lines and headers exactly as the notice prints them.
-    let xlsx = export(
-        &app,
-        Table::Ledger,
-        "2026-11-01",
-        "2026-11-30",
-        None,
-        Format::Xlsx,
-    )
-    .await;
-    let (rows, formulas) = sheet(&xlsx);
+    let (rows, formulas) = sheet(
+        &export(
+            &app,
+            Table::Ledger,
+            "2026-11-01",
+            "2026-11-30",
+            None,
+            Format::Xlsx,
+        )
+        .await,
+    );
     assert_eq!(rows[0][0], "企业发展、项目建设问题台账");
     assert_eq!(rows[1][0], "提报单位：滕州市政府事务推进中心");
     assert_eq!(
@@ -238,28 +250,17 @@ async fn each_table_lists_what_happened_in_its_period_with_the_notices_columns()
     );
     assert_eq!(rows.len(), 4);
     assert!(formulas.is_empty());
-    let before = export(
-        &app,
-        Table::Ledger,
-        "2026-10-01",
-        "2026-11-01",
-        None,
-        Format::Xlsx,
-    )
-    .await;
-    assert!(data_rows(&before).is_empty());
+    let before = xlsx(&app, Table::Ledger, ("2026-10-01", "2026-11-01"), None).await;
+    assert_eq!(before.len(), 3);
 
     // 附件3: the dispatch of 11-03 with the units it went to; no header lines in this table.
-    let xlsx = export(
+    let rows = xlsx(
         &app,
         Table::DispatchList,
-        "2026-11-03",
-        "2026-11-03",
+        ("2026-11-03", "2026-11-03"),
         None,
-        Format::Xlsx,
     )
     .await;
-    let (rows, _) = sheet(&xlsx);
     assert_eq!(rows[0][0], "企业发展、项目建设问题转办清单");
     assert_eq!(rows[1][0], "统计期间：2026年11月3日");
     assert_eq!(
@@ -273,28 +274,23 @@ async fn each_table_lists_what_happened_in_its_period_with_the_notices_columns()
         ]
     );
     assert_eq!(rows[3][4], "国家税务总局滕州市税务局（协办：滕州市财政局）");
-    let not_yet = export(
+    let not_yet = xlsx(
         &app,
         Table::DispatchList,
-        "2026-11-02",
-        "2026-11-02",
+        ("2026-11-02", "2026-11-02"),
         None,
-        Format::Xlsx,
     )
     .await;
-    assert!(data_rows(&not_yet).is_empty());
+    assert_eq!(not_yet.len(), 3);
 
     // 附件4: the result the tax bureau reported on 11-05.
-    let xlsx = export(
+    let rows = xlsx(
         &app,
         Table::FeedbackForm,
-        "2026-11-05",
-        "2026-11-05",
+        ("2026-11-05", "2026-11-05"),
         None,
-        Format::Xlsx,
     )
     .await;
-    let (rows, _) = sheet(&xlsx);
     assert_eq!(rows[0][0], "企业发展、项目建设问题解决反馈表");
     assert_eq!(
         rows[2],
@@ -321,16 +317,13 @@ async fn each_table_lists_what_happened_in_its_period_with_the_notices_columns()
     );
 
     // 附件5: the call-back rating of 11-09.
-    let xlsx = export(
+    let rows = xlsx(
         &app,
         Table::SatisfactionForm,
-        "2026-11-09",
-        "2026-11-09",
+        ("2026-11-09", "2026-11-09"),
         None,
-        Format::Xlsx,
     )
     .await;
-    let (rows, _) = sheet(&xlsx);
     assert_eq!(rows[0][0], "企业发展、项目建设问题解决情况满意度评价表");
     assert_eq!(
         rows[2],
@@ -357,27 +350,23 @@ async fn each_table_lists_what_happened_in_its_period_with_the_notices_columns()
 
     // A unit's table: the lead, a co-handler and the enterprise's town keep the order; another town does not.
     for (unit, kept) in [("tax", 1), ("finance", 1), ("hongxu", 1), ("longquan", 0)] {
-        let xlsx = export(
+        let rows = xlsx(
             &app,
             Table::Ledger,
-            "2026-11-01",
-            "2026-11-30",
+            ("2026-11-01", "2026-11-30"),
             Some(unit),
-            Format::Xlsx,
         )
         .await;
-        assert_eq!(data_rows(&xlsx).len(), kept, "{unit}");
+        assert_eq!(rows.len() - 3, kept, "{unit}");
     }
-    let xlsx = export(
+    let rows = xlsx(
         &app,
         Table::Ledger,
-        "2026-11-01",
-        "2026-11-30",
+        ("2026-11-01", "2026-11-30"),
         Some("hongxu"),
-        Format::Xlsx,
     )
     .await;
-    assert_eq!(sheet(&xlsx).0[1][0], "提报单位：滕州市洪绪镇人民政府");
+    assert_eq!(rows[1][0], "提报单位：滕州市洪绪镇人民政府");
 
     // CSV: UTF-8 with BOM so Excel shows the Chinese, the same lines as the workbook.
     let csv = export(

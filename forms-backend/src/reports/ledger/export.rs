@@ -83,6 +83,13 @@ pub async fn export<W: Write + Seek + Send>(
             let mut context = page.clone();
             context.insert("heading", &heading);
             context.insert("columns", columns);
+            // The page shares the workbook's proportions: each column's share of the width, in per cent.
+            let total: f64 = columns.iter().map(|column| column.width).sum();
+            let widths: Vec<String> = columns
+                .iter()
+                .map(|column| format!("{:.1}%", column.width / total * 100.0))
+                .collect();
+            context.insert("widths", &widths);
             context.insert("rows", &rows);
             let html = templates
                 .render(PRINT_TEMPLATE, &context)
