@@ -44,6 +44,10 @@ pub enum Command {
     User(UserArgs),
     /// 执行一次督办巡检：对逾期未反馈的工单亮黄牌，按连续亮牌情况升级为红牌警示或约谈
     Tick(TickArgs),
+    /// 导出通知附件中的台账表格（附件2–5）为 Excel、CSV 或打印页面
+    Export(ExportArgs),
+    /// 导入镇街、开发区报送的问题台账（附件2）
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +206,77 @@ pub struct DeadlineArgs {
     /// 工作日数（0 表示当日办结）
     #[arg(long)]
     pub working_days: u32,
+    /// 输出 JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// 台账表格 (the notice's attachments 2–5), as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableArg {
+    /// 附件2 问题台账：统计期间内受理的诉求
+    Ledger,
+    /// 附件3 问题转办清单：统计期间内的派单（含改派）
+    Dispatch,
+    /// 附件4 问题解决反馈表：统计期间内承办单位反馈的办理结果
+    Feedback,
+    /// 附件5 问题解决情况满意度评价表：统计期间内的满意度评价
+    Satisfaction,
+}
+
+/// 导出格式
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Excel 表格
+    Xlsx,
+    /// CSV（UTF-8，带 BOM，Excel 可直接打开）
+    Csv,
+    /// 可打印的网页（A4 横向）
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// 要导出的表格
+    #[arg(value_enum)]
+    pub table: TableArg,
+    /// 统计期间的第一天（YYYY-MM-DD，北京时间）
+    #[arg(long, value_name = "DATE")]
+    pub from: NaiveDate,
+    /// 统计期间的最后一天（YYYY-MM-DD，含当天）
+    #[arg(long, value_name = "DATE")]
+    pub to: NaiveDate,
+    /// 只导出与该单位有关的记录（config/units.toml 中的单位编号，如 hongxu、tax）
+    #[arg(long, value_name = "ID")]
+    pub unit: Option<String>,
+    /// 文件格式（默认按输出文件的扩展名判断）
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// 输出文件
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// 可导入的内容
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportWhat {
+    /// 附件2 问题台账（.xlsx、.xls 或 .csv）
+    Ledger,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// 要导入的内容
+    #[arg(value_enum)]
+    pub what: ImportWhat,
+    /// 台账文件（.xlsx、.xls 或 .csv，CSV 可为 UTF-8 或 GBK 编码）
+    pub file: PathBuf,
+    /// 报送台账的镇街或开发区（config/units.toml 中的单位编号，如 hongxu）
+    #[arg(long, value_name = "ID")]
+    pub unit: String,
+    /// 只导入有效的行（默认：有任何一行需要修改就不导入任何内容）
+    #[arg(long)]
+    pub valid_only: bool,
     /// 输出 JSON
     #[arg(long)]
     pub json: bool,

@@ -11,8 +11,9 @@ use chrono_tz::Asia::Shanghai;
 
 use crate::build::{self, BuildError, BuildOptions};
 use crate::cli::{
-    AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, GenCorpusArgs, RoleArg,
-    SearchArgs, TickArgs, UserAddArgs, UserArgs, UserCommand,
+    AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, ExportArgs, FormatArg,
+    GenCorpusArgs, ImportArgs, RoleArg, SearchArgs, TableArg, TickArgs, UserAddArgs, UserArgs,
+    UserCommand,
 };
 use crate::config::Settings;
 use crate::policy::{self, Diagnostic};
@@ -48,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::GenCorpus(args) => gen_corpus(args),
         Command::User(args) => user(&settings, args),
         Command::Tick(args) => tick(settings, args),
+        Command::Export(args) => export(settings, args),
+        Command::Import(args) => import(settings, args),
     }
 }
 
@@ -421,6 +424,145 @@ fn tick(settings: Settings, args: TickArgs) -> anyhow::Result<ExitCode> {
             card.kind.label(),
             card.evidence,
             card.mails
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `qihu export`: one of the notice's tables (附件2–5) for a period, perhaps for one unit, written to a file next to
+/// the target and moved into place when complete (a failed export never leaves half a file).
+fn export(settings: Settings, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    use qihu_forms::reports::ledger::{self, Format, Period, Selection, Table};
+    let table = match args.table {
+        TableArg::Ledger => Table::Ledger,
+        TableArg::Dispatch => Table::DispatchList,
+        TableArg::Feedback => Table::FeedbackForm,
+        TableArg::Satisfaction => Table::SatisfactionForm,
+    };
+    let format = match args.format {
+        Some(FormatArg::Xlsx) => Format::Xlsx,
+        Some(FormatArg::Csv) => Format::Csv,
+        Some(FormatArg::Html) => Format::Html,
+        None => args
+            .output
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .and_then(|extension| extension.parse().ok())
+            .with_context(|| {
+                format!(
+                    "无法从文件名 {} 判断格式，请用 --format 指定 xlsx、csv 或 html",
+                    args.output.display()
+                )
+            })?,
+    };
+    let selection = Selection {
+        table,
+        period: Period::new(args.from, args.to)?,
+        unit: args.unit,
+    };
+    let folder = match args.output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut staged = tempfile::NamedTempFile::new_in(&folder)
+        .with_context(|| format!("无法在 {} 中写入文件", folder.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")?;
+    let exported = runtime.block_on(async {
+        let app = crate::serve::App::open(settings).await?;
+        let forms = &app.forms.forms;
+        anyhow::Ok(
+            ledger::export(
+                &forms.store,
+                &forms.directory,
+                &forms.templates,
+                &forms.page_context,
+                &selection,
+                format,
+                today_in_shanghai(),
+                std::io::BufWriter::new(staged.as_file_mut()),
+            )
+            .await?,
+        )
+    })?;
+    staged
+        .persist(&args.output)
+        .with_context(|| format!("写入 {} 失败", args.output.display()))?;
+    println!(
+        "已导出{}（{}）共 {} 条：{}",
+        table,
+        selection.period.label(),
+        exported.rows,
+        args.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `qihu import ledger`: a town's or the zone's weekly 问题台账; every row is checked first and, unless
+/// `--valid-only`, nothing is created while any row needs correcting.
+fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    use qihu_forms::reports::ledger::{self, ImportMode};
+    let crate::cli::ImportWhat::Ledger = args.what;
+    let path = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("读取 {path} 失败"))?;
+    let file = ledger::read_ledger(&bytes).with_context(|| format!("{path} 无法导入"))?;
+    let mode = if args.valid_only {
+        ImportMode::ValidOnly
+    } else {
+        ImportMode::AllOrNothing
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")?;
+    let report = runtime.block_on(async {
+        let app = crate::serve::App::open(settings).await?;
+        let actor = format!("unit:{}", args.unit.trim());
+        anyhow::Ok(
+            ledger::import_ledger(
+                &app.forms.forms,
+                &args.unit,
+                &file,
+                mode,
+                &actor,
+                Utc::now(),
+            )
+            .await
+            .with_context(|| format!("{path} 无法导入"))?,
+        )
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for warning in &report.warnings {
+            eprintln!("{path}: 注意：{warning}");
+        }
+        for problem in &report.problems {
+            eprintln!("{path}:{}: {}", problem.row, problem.reasons.join("；"));
+        }
+        if report.applied {
+            println!(
+                "{}：读取 {} 行，新登记 {} 条，此前已导入 {} 条，有误未导入 {} 行",
+                report.unit,
+                report.rows,
+                report.created.len(),
+                report.already.len(),
+                report.problems.len()
+            );
+            for row in &report.created {
+                println!(
+                    "  第{}行 {} {}",
+                    row.row, row.tracking_number, row.enterprise_name
+                );
+            }
+        }
+    }
+    if !report.applied {
+        anyhow::bail!(
+            "{path} 有 {} 行需要修改，未导入任何内容：请改正后重新导入，或加 --valid-only 只导入有效的行",
+            report.problems.len()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -18,6 +18,7 @@ pub use channel::{Channel, UnknownChannel};
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use email::{Email, EmailError};
 pub use field_error::{FieldError, FieldErrors};
+pub(crate) use full_width::fold_full_width;
 pub use new_request::{NewRequest, RequestForm};
 pub use phone::{Phone, PhoneError, PhoneKind};
 pub use rating::{Rating, UnknownRating};

@@ -69,7 +69,7 @@ pub struct ConsoleState {
 }
 
 impl ConsoleState {
-    fn forms(&self) -> &Forms {
+    pub(super) fn forms(&self) -> &Forms {
         &self.app.forms
     }
 }
@@ -122,6 +122,7 @@ pub fn router(app: Arc<FormsState>) -> Router {
         )
         .route("/console/units", get(supervision::units_page))
         .route("/console/knowledge-gaps", get(knowledge_gaps_page))
+        .merge(super::ledger::routes())
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -184,7 +185,7 @@ impl FromRequestParts<Arc<ConsoleState>> for Staff {
 
 impl Staff {
     /// A POST may change something only with the session's CSRF token and a role that acts.
-    fn may_act(&self, presented_csrf: Option<&str>) -> Result<(), AppError> {
+    pub(super) fn may_act(&self, presented_csrf: Option<&str>) -> Result<(), AppError> {
         self.carries_csrf(presented_csrf)?;
         if self.0.role.can_act() {
             Ok(())
@@ -204,7 +205,7 @@ impl Staff {
     }
 
     /// Who acted, as the event log writes it.
-    fn actor(&self) -> String {
+    pub(super) fn actor(&self) -> String {
         format!("centre:{}", self.0.user.username)
     }
 }
@@ -220,7 +221,7 @@ struct StaffView<'a> {
 }
 
 /// The context of a console page: the site, the title, the user and the session's CSRF token.
-fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) -> Context {
+pub(super) fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) -> Context {
     let mut context = forms.page_context.clone();
     context.insert("page_title", title);
     if let Some(Staff(signed_in)) = staff {
@@ -240,7 +241,7 @@ fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) -> Context {
 }
 
 /// A page explaining why something could not be done, with the way back into the console.
-fn message_page(forms: &Forms, staff: Option<&Staff>, error: AppError) -> Response {
+pub(super) fn message_page(forms: &Forms, staff: Option<&Staff>, error: AppError) -> Response {
     let (status, message) = error.status_and_message();
     let mut context = page_context(forms, staff, "无法完成操作");
     context.insert("message", &message);
@@ -481,14 +482,14 @@ fn order_view<'a>(forms: &Forms, row: &'a RequestRow, now: DateTime<Utc>) -> Ord
 
 /// One choice of unit in the dispatch form.
 #[derive(Debug, Serialize)]
-struct UnitChoice<'a> {
+pub(super) struct UnitChoice<'a> {
     id: &'a str,
     name: &'a str,
 }
 
 /// The units of one kind, for an `<optgroup>` and a group of checkboxes.
 #[derive(Debug, Serialize)]
-struct UnitGroup<'a> {
+pub(super) struct UnitGroup<'a> {
     label: &'static str,
     units: Vec<UnitChoice<'a>>,
 }
@@ -515,7 +516,7 @@ fn units_by_kind(
     })
 }
 
-fn unit_groups(forms: &Forms) -> Vec<UnitGroup<'_>> {
+pub(super) fn unit_groups(forms: &Forms) -> Vec<UnitGroup<'_>> {
     units_by_kind(
         forms,
         [UnitKind::Department, UnitKind::Town, UnitKind::Zone],

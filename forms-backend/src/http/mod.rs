@@ -3,6 +3,7 @@
 
 mod console;
 mod intake;
+mod ledger;
 mod limiter;
 mod tracking;
 mod unit;

@@ -16,6 +16,7 @@ use sqlx::{Row, SqlitePool};
 
 pub mod cards;
 pub mod verification;
+pub mod ledger;
 
 /// The database failed; the details are for the log, never for users.
 #[derive(Debug, thiserror::Error)]
