@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 pub mod cards;
-pub mod verification;
 pub mod ledger;
+pub mod verification;
 
 /// The database failed; the details are for the log, never for users.
 #[derive(Debug, thiserror::Error)]
