@@ -358,11 +358,11 @@ impl App {
         let catalogue = Catalogue::load(&settings.dispatch.catalogue_file, &directory)?;
         let mailer = Mailer::from_settings(&settings.mail)?;
         let calendar = qihu_forms::calendar::Calendar::load(&settings.calendar.dir)?;
-        if let Some(year) = calendar.missing_next_year(today_in_shanghai()) {
-            tracing::warn!(
-                "工作日历缺少{year}年的节假日安排：请在国务院办公厅通知发布后添加 {}/{year}.toml",
-                settings.calendar.dir.display()
-            );
+        if let Some(warning) = calendar.missing_next_year_warning(
+            today_in_shanghai(),
+            &settings.calendar.dir.display().to_string(),
+        ) {
+            tracing::warn!("{warning}");
         }
         let secret = qihu_forms::settings::load_or_create_secret(&settings.storage.secret_file)
             .with_context(|| {

@@ -975,6 +975,18 @@ async fn console_login_opens_a_session_and_answers_wrong_passwords_alike() {
     let html = page.text().await.unwrap();
     assert!(html.contains("张主任（推进中心）"), "{html}");
     assert!(html.contains("待派单"));
+    // From November on, staff are warned while next year's holiday notice is missing (by the real date here).
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let next = chrono::Datelike::year(&today) + 1;
+    let expected = chrono::Datelike::month(&today) >= 11
+        && !root().join(format!("config/calendar/{next}.toml")).exists();
+    assert_eq!(
+        html.contains(&format!("工作日历缺少{next}年的节假日安排")),
+        expected,
+        "{html}"
+    );
 
     // Logging out ends the session.
     let response = app

@@ -238,6 +238,17 @@ impl Calendar {
         (today.month() >= 11 && !self.covers(next)).then_some(next)
     }
 
+    /// The warning staff see (console banner, start-up log) while next year's notice is missing, naming the
+    /// file to add.
+    pub fn missing_next_year_warning(&self, today: NaiveDate, dir: &str) -> Option<String> {
+        self.missing_next_year(today).map(|year| {
+            format!(
+                "工作日历缺少{year}年的节假日安排：请在国务院办公厅关于{year}年部分节假日安排的通知发布后添加 \
+                 {dir}/{year}.toml；在此之前，{year}年的办理期限按周一至周五计算。"
+            )
+        })
+    }
+
     pub fn day(&self, date: NaiveDate) -> DayKind {
         if let Some(holiday) = self.adjusted.get(&date) {
             return DayKind::AdjustedWorkingDay {
@@ -398,6 +409,11 @@ mod tests {
         assert_eq!(deadline.due, at("2027-10-05T23:59:59+08:00"));
         assert_eq!(calendar.missing_next_year(date("2026-11-25")), Some(2027));
         assert_eq!(calendar.missing_next_year(date("2026-10-31")), None);
+        let warning = calendar
+            .missing_next_year_warning(date("2026-11-25"), "config/calendar")
+            .unwrap();
+        assert!(warning.contains("config/calendar/2027.toml"), "{warning}");
+        assert!(warning.contains("按周一至周五计算"), "{warning}");
     }
 
     #[test]

@@ -236,6 +236,13 @@ pub(super) fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) ->
             },
         );
         context.insert("csrf_token", &signed_in.csrf_token);
+        let today = Utc::now().with_timezone(&Shanghai).date_naive();
+        if let Some(warning) = forms
+            .calendar
+            .missing_next_year_warning(today, "config/calendar")
+        {
+            context.insert("calendar_warning", &warning);
+        }
     }
     context
 }
