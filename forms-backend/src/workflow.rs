@@ -850,7 +850,7 @@ impl Forms {
                 .is_ok_and(|stored| TokenHash::of_presented(presented).matches(&stored))
     }
 
-    fn mail_context(
+    pub(crate) fn mail_context(
         &self,
         row: &RequestRow,
         tracking_token: Option<&str>,
@@ -875,7 +875,7 @@ impl Forms {
         Ok(context)
     }
 
-    fn mail(
+    pub(crate) fn mail(
         &self,
         recipient: &str,
         subject: String,

@@ -15,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 pub mod cards;
+pub mod reports;
 
 /// The database failed; the details are for the log, never for users.
 #[derive(Debug, thiserror::Error)]
