@@ -64,7 +64,7 @@ pub struct ConsoleState {
 }
 
 impl ConsoleState {
-    fn forms(&self) -> &Forms {
+    pub(super) fn forms(&self) -> &Forms {
         &self.app.forms
     }
 }
@@ -100,6 +100,7 @@ pub fn router(app: Arc<FormsState>) -> Router {
             post(approve_plan),
         )
         .route("/console/knowledge-gaps", get(knowledge_gaps_page))
+        .merge(super::reports::console_routes())
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -162,7 +163,7 @@ impl FromRequestParts<Arc<ConsoleState>> for Staff {
 
 impl Staff {
     /// A POST may change something only with the session's CSRF token and a role that acts.
-    fn may_act(&self, presented_csrf: Option<&str>) -> Result<(), AppError> {
+    pub(super) fn may_act(&self, presented_csrf: Option<&str>) -> Result<(), AppError> {
         self.carries_csrf(presented_csrf)?;
         if self.0.role.can_act() {
             Ok(())
@@ -182,7 +183,7 @@ impl Staff {
     }
 
     /// Who acted, as the event log writes it.
-    fn actor(&self) -> String {
+    pub(super) fn actor(&self) -> String {
         format!("centre:{}", self.0.user.username)
     }
 }
@@ -198,7 +199,7 @@ struct StaffView<'a> {
 }
 
 /// The context of a console page: the site, the title, the user and the session's CSRF token.
-fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) -> Context {
+pub(super) fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) -> Context {
     let mut context = forms.page_context.clone();
     context.insert("page_title", title);
     if let Some(Staff(signed_in)) = staff {
@@ -218,7 +219,7 @@ fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) -> Context {
 }
 
 /// A page explaining why something could not be done, with the way back into the console.
-fn message_page(forms: &Forms, staff: Option<&Staff>, error: AppError) -> Response {
+pub(super) fn message_page(forms: &Forms, staff: Option<&Staff>, error: AppError) -> Response {
     let (status, message) = error.status_and_message();
     let mut context = page_context(forms, staff, "无法完成操作");
     context.insert("message", &message);
@@ -240,7 +241,7 @@ fn set_cookie(response: &mut Response, value: &str) {
     }
 }
 
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(key, _)| key == name)

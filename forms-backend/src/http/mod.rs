@@ -4,6 +4,7 @@
 mod console;
 mod intake;
 mod limiter;
+mod reports;
 mod tracking;
 mod unit;
 
@@ -41,6 +42,7 @@ pub fn router(state: Arc<FormsState>) -> Router {
         .merge(intake::routes())
         .merge(tracking::routes())
         .merge(unit::routes())
+        .merge(reports::routes())
         .with_state(Arc::clone(&state))
         .merge(console::router(state))
 }
