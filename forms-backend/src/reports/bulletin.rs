@@ -155,18 +155,19 @@ impl Report {
         }
         let all: Vec<&UnitFigures> = figures.units.iter().collect();
         let cards_chart = charts::cards_chart("各单位督办亮牌情况", &all)?;
-        let carded = figures
+        let findings = |unit: &UnitFigures| {
+            unit.tally.yellow_cards
+                + unit.tally.red_cards
+                + unit.tally.interviews
+                + unit.tally.false_feedback
+        };
+        let mut carded: Vec<UnitFigures> = figures
             .units
             .iter()
-            .filter(|unit| {
-                unit.tally.yellow_cards
-                    + unit.tally.red_cards
-                    + unit.tally.interviews
-                    + unit.tally.false_feedback
-                    > 0
-            })
+            .filter(|unit| findings(unit) > 0)
             .cloned()
             .collect();
+        carded.sort_by_key(|unit| std::cmp::Reverse(findings(unit)));
         let trend = figures.trend_points();
         let trend_chart = charts::trend_chart(
             &format!("近{}个月诉求量走势", trend.len()),

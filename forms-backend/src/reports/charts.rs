@@ -16,6 +16,10 @@ pub const FONT: &str =
     "Microsoft YaHei, PingFang SC, Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei, SimHei, sans-serif";
 /// Width in pixels: fits an A4 page's text width at print resolution.
 const WIDTH: u32 = 760;
+/// Height of one unit's row in the bar charts: 40 units still fit on one A4 page.
+const ROW_HEIGHT: u32 = 22;
+/// Units shown in the cards chart (the most carded first; the table lists them all).
+pub const CARDS_CHART_UNITS: usize = 20;
 
 const RESPONSE: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
 const RESOLUTION: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
@@ -87,13 +91,17 @@ impl Ranged for Ticks {
     }
 }
 
-/// A legend drawn above the plot: coloured squares and names, left to right.
+/// Room under the plot for the legend.
+const LEGEND_HEIGHT: u32 = 30;
+
+/// A legend under the plot, centred: coloured squares and names, left to right.
 fn legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     entries: &[(&str, RGBColor)],
-    y: i32,
+    height: u32,
 ) -> Result<(), ChartError> {
-    let mut x = WIDTH as i32 - 20 - entries.len() as i32 * 110;
+    let y = height as i32 - LEGEND_HEIGHT as i32 / 2;
+    let mut x = (WIDTH as i32 - entries.len() as i32 * 110) / 2;
     for (name, colour) in entries {
         root.draw(&Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()))
             .map_err(failed)?;
@@ -137,7 +145,7 @@ pub fn rates_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
         return Ok(None);
     }
     let n = units.len();
-    let height = 90 + 30 * n as u32 + 40;
+    let height = 70 + ROW_HEIGHT * n as u32 + LEGEND_HEIGHT;
     let series: [(&str, RGBColor, fn(&UnitFigures) -> Option<f64>); 3] = [
         ("响应率", RESPONSE, |unit| unit.tally.response.rate()),
         ("解决率", RESOLUTION, |unit| unit.resolution.rate()),
@@ -147,15 +155,11 @@ pub fn rates_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
-        legend(
-            &root,
-            &series.map(|(name, colour, _)| (name, colour)),
-            48,
-        )?;
+        legend(&root, &series.map(|(name, colour, _)| (name, colour)), height)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))
             .margin(12)
-            .margin_top(16)
+            .margin_bottom(LEGEND_HEIGHT)
             .x_label_area_size(28)
             .y_label_area_size(150)
             .build_cartesian_2d(0f64..100f64, Ticks::rows(n))
@@ -175,9 +179,9 @@ pub fn rates_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
             chart
                 .draw_series(units.iter().enumerate().filter_map(|(index, unit)| {
                     let percent = rate(unit)? * 100.0;
-                    let top = (n - 1 - index) as f64 + 0.88 - slot as f64 * 0.26;
+                    let top = (n - 1 - index) as f64 + 0.85 - slot as f64 * 0.24;
                     Some(Rectangle::new(
-                        [(0.0, top - 0.24), (percent.max(0.4), top)],
+                        [(0.0, top - 0.22), (percent.max(0.4), top)],
                         colour.filled(),
                     ))
                 }))
@@ -218,11 +222,11 @@ pub fn trend_chart(title: &str, months: &[TrendPoint]) -> Result<String, ChartEr
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 300)).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
-        legend(&root, &[("受理诉求", INTAKE), ("派单", DISPATCHED)], 48)?;
+        legend(&root, &[("受理诉求", INTAKE), ("派单", DISPATCHED)], 300)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))
             .margin(12)
-            .margin_top(16)
+            .margin_bottom(LEGEND_HEIGHT)
             .x_label_area_size(28)
             .y_label_area_size(56)
             .build_cartesian_2d(Ticks::points(n), 0u32..top)
@@ -265,21 +269,26 @@ pub fn trend_chart(title: &str, months: &[TrendPoint]) -> Result<String, ChartEr
     Ok(svg)
 }
 
-/// 黄牌、红牌、约谈 per unit (stacked horizontal bars), for the units that have any; `None` when none has.
+/// 黄牌、红牌、约谈 per unit (stacked horizontal bars), for the [`CARDS_CHART_UNITS`] units with the most; `None`
+/// when no unit has any.
 pub fn cards_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>, ChartError> {
-    let units: Vec<&UnitFigures> = units
+    let total =
+        |unit: &UnitFigures| unit.tally.yellow_cards + unit.tally.red_cards + unit.tally.interviews;
+    let mut units: Vec<&UnitFigures> = units
         .iter()
         .copied()
-        .filter(|unit| unit.tally.yellow_cards + unit.tally.red_cards + unit.tally.interviews > 0)
+        .filter(|unit| total(unit) > 0)
         .collect();
     if units.is_empty() {
         return Ok(None);
     }
+    // Stable: equal totals keep the given order (group, then rank).
+    units.sort_by_key(|unit| std::cmp::Reverse(total(unit)));
+    units.truncate(CARDS_CHART_UNITS);
     let n = units.len();
-    let total = |unit: &UnitFigures| unit.tally.yellow_cards + unit.tally.red_cards + unit.tally.interviews;
     let max = units.iter().map(|unit| total(unit)).max().unwrap_or(1);
     let top = max + 1;
-    let height = 90 + 28 * n as u32 + 40;
+    let height = 70 + ROW_HEIGHT * n as u32 + LEGEND_HEIGHT;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -287,12 +296,12 @@ pub fn cards_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
         legend(
             &root,
             &[("黄牌", YELLOW_CARD), ("红牌", RED_CARD), ("约谈", INTERVIEW)],
-            48,
+            height,
         )?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))
             .margin(12)
-            .margin_top(16)
+            .margin_bottom(LEGEND_HEIGHT)
             .x_label_area_size(28)
             .y_label_area_size(150)
             .build_cartesian_2d(0u32..top, Ticks::rows(n))

@@ -8,7 +8,7 @@
 //! because the order left the unit (改派 to another unit, or a town hands it to the centre, 报推进中心) before its
 //! deadline is not counted.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Asia::Shanghai;
@@ -90,6 +90,9 @@ impl FactKind {
     }
 }
 
+/// A unit as the events of a [`FactLog`] name it: an index into [`FactLog::units`].
+pub type UnitIndex = u16;
+
 /// One event as the reports read it: what the figures need and nothing more (no payload).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactEvent {
@@ -98,10 +101,10 @@ pub struct FactEvent {
     pub at: DateTime<Utc>,
     pub kind: FactKind,
     /// The unit of a `unit:<id>` actor.
-    pub actor_unit: Option<String>,
+    pub actor_unit: Option<UnitIndex>,
     /// The unit the payload names: the lead unit of a dispatch; the unit of a card, of false feedback, of a
     /// questionnaire answer.
-    pub unit: Option<String>,
+    pub unit: Option<UnitIndex>,
     /// The deadline a dispatch, a return or an approved plan sets.
     pub due_at: Option<DateTime<Utc>>,
     /// `resolved`: 是否解决; `rated`, `returned`, `questionnaire`: whether the level counts as satisfied.
@@ -110,6 +113,43 @@ pub struct FactEvent {
     pub closure: bool,
     /// `card_waived`: the card event waived.
     pub waived_card: Option<i64>,
+}
+
+/// The events a fold reads, with each unit id kept once.
+#[derive(Debug, Clone, Default)]
+pub struct FactLog {
+    /// The unit ids the events name, by [`UnitIndex`].
+    pub units: Vec<String>,
+    index: HashMap<String, UnitIndex>,
+    /// Grouped by order (request id), each order's events in time order ([`FactLog::sort`]).
+    pub events: Vec<FactEvent>,
+}
+
+impl FactLog {
+    /// The index of unit `id`, added when new.
+    pub fn unit(&mut self, id: &str) -> UnitIndex {
+        if let Some(index) = self.index.get(id) {
+            return *index;
+        }
+        let index = UnitIndex::try_from(self.units.len()).unwrap_or(UnitIndex::MAX);
+        self.units.push(id.to_owned());
+        self.index.insert(id.to_owned(), index);
+        index
+    }
+
+    /// Puts the events in the order the fold reads them: by order, then time, then id.
+    pub fn sort(&mut self) {
+        self.events
+            .sort_unstable_by_key(|event| (event.request_id, event.at, event.id));
+    }
+}
+
+/// What a fold found: one tally per unit (by id) and the orders dispatched in the period.
+#[derive(Debug, Clone, Default)]
+pub struct Folded {
+    pub tallies: BTreeMap<String, Tally>,
+    /// 派单: orders with a dispatch in the period (an order dispatched twice counts once).
+    pub dispatched: u32,
 }
 
 /// A count that is part of a whole: a rate when the whole is not empty.
@@ -305,46 +345,45 @@ fn shanghai_day(at: DateTime<Utc>) -> NaiveDate {
 /// Something a unit owes by a deadline.
 #[derive(Debug, Clone)]
 struct Obligation {
-    unit: String,
+    unit: UnitIndex,
     due: Option<DateTime<Utc>>,
 }
 
-/// Folds the events into one [`Tally`] per unit. `events` holds every event (of [`FOLD_KINDS`]) before
-/// `window.as_of` of each order that matters for the period, grouped by order; within an order they are taken in
-/// time order.
-pub fn tally(
-    events: &[FactEvent],
-    window: Window,
-    working_days: &WorkingDays<'_>,
-) -> BTreeMap<String, Tally> {
+/// Folds the events into one [`Tally`] per unit. `log` holds every event (of [`FOLD_KINDS`]) before
+/// `window.as_of` of each order that matters for the period, sorted ([`FactLog::sort`]).
+pub fn tally(log: &FactLog, window: Window, working_days: &WorkingDays<'_>) -> Folded {
+    let events = &log.events;
     let waived: BTreeSet<i64> = events
         .iter()
         .filter(|event| event.kind == FactKind::CardWaived && event.at < window.as_of)
         .filter_map(|event| event.waived_card)
         .collect();
-    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut order: Vec<&FactEvent> = Vec::new();
-    let mut index = 0;
-    while index < events.len() {
-        let request_id = events[index].request_id;
-        order.clear();
-        while index < events.len() && events[index].request_id == request_id {
-            if events[index].at < window.as_of {
-                order.push(&events[index]);
-            }
-            index += 1;
+    let mut tallies = vec![Tally::default(); log.units.len()];
+    let mut dispatched = 0;
+    let mut start = 0;
+    while start < events.len() {
+        let request_id = events[start].request_id;
+        let end = events[start..]
+            .iter()
+            .position(|event| event.request_id != request_id)
+            .map_or(events.len(), |length| start + length);
+        let order = &events[start..end];
+        debug_assert!(order.windows(2).all(|pair| (pair[0].at, pair[0].id) <= (pair[1].at, pair[1].id)));
+        if fold_order(order, window, &waived, working_days, &mut tallies) {
+            dispatched += 1;
         }
-        order.sort_by_key(|event| (event.at, event.id));
-        fold_order(&order, window, &waived, working_days, &mut tallies);
+        start = end;
     }
-    tallies
-}
-
-fn entry<'t>(tallies: &'t mut BTreeMap<String, Tally>, unit: &str) -> &'t mut Tally {
-    if !tallies.contains_key(unit) {
-        tallies.insert(unit.to_owned(), Tally::default());
+    Folded {
+        tallies: log
+            .units
+            .iter()
+            .zip(tallies)
+            .filter(|(_, tally)| !tally.is_empty())
+            .map(|(unit, tally)| (unit.clone(), tally))
+            .collect(),
+        dispatched,
     }
-    tallies.get_mut(unit).expect("inserted above")
 }
 
 /// Settles an obligation whose deadline passed before `at`: late, counted where the deadline fell.
@@ -352,7 +391,7 @@ fn settle_if_late(
     obligation: &mut Option<Obligation>,
     at: DateTime<Utc>,
     window: Window,
-    tallies: &mut BTreeMap<String, Tally>,
+    tallies: &mut [Tally],
     rate: fn(&mut Tally) -> &mut Ratio,
 ) {
     let late = obligation
@@ -362,7 +401,7 @@ fn settle_if_late(
     if late && let Some(ob) = obligation.take() {
         let due = ob.due.unwrap_or(at);
         if window.contains(due) {
-            rate(entry(tallies, &ob.unit)).denominator += 1;
+            rate(&mut tallies[usize::from(ob.unit)]).denominator += 1;
         }
     }
 }
@@ -370,16 +409,16 @@ fn settle_if_late(
 /// Meets an obligation at `at` (its deadline has not passed: late ones were settled before).
 fn meet(
     obligation: &mut Option<Obligation>,
-    unit: &str,
+    unit: UnitIndex,
     at: DateTime<Utc>,
     window: Window,
-    tallies: &mut BTreeMap<String, Tally>,
+    tallies: &mut [Tally],
     rate: fn(&mut Tally) -> &mut Ratio,
 ) {
     if obligation.as_ref().is_some_and(|ob| ob.unit == unit) {
         obligation.take();
         if window.contains(at) {
-            let ratio = rate(entry(tallies, unit));
+            let ratio = rate(&mut tallies[usize::from(unit)]);
             ratio.denominator += 1;
             ratio.numerator += 1;
         }
@@ -394,44 +433,49 @@ fn on_time(tally: &mut Tally) -> &mut Ratio {
     &mut tally.on_time
 }
 
-/// One order's events in time order.
+/// One order's events in time order; true when it was dispatched in the period.
 fn fold_order(
-    events: &[&FactEvent],
+    events: &[FactEvent],
     window: Window,
     waived: &BTreeSet<i64>,
     working_days: &WorkingDays<'_>,
-    tallies: &mut BTreeMap<String, Tally>,
-) {
-    let mut lead: Option<&str> = None;
+    tallies: &mut [Tally],
+) -> bool {
+    let mut lead: Option<UnitIndex> = None;
     let mut open = false;
     let mut due: Option<DateTime<Utc>> = None;
+    let mut dispatched = false;
     // When the current lead unit got the order, until its first result report (平均办理时长).
     let mut assigned_at: Option<DateTime<Utc>> = None;
     let mut response_owed: Option<Obligation> = None;
     let mut result_owed: Option<Obligation> = None;
     // The unit's latest result report in the period: (unit, 是否解决).
-    let mut reported: Option<(&str, bool)> = None;
+    let mut reported: Option<(UnitIndex, bool)> = None;
     let mut false_feedback = false;
     for event in events {
         let at = event.at;
+        if at >= window.as_of {
+            break;
+        }
         settle_if_late(&mut response_owed, at, window, tallies, response);
         settle_if_late(&mut result_owed, at, window, tallies, on_time);
         let in_period = window.contains(at);
-        let actor = event.actor_unit.as_deref();
+        let actor = event.actor_unit;
         match event.kind {
             FactKind::Dispatched => {
-                let Some(unit) = event.unit.as_deref() else {
+                let Some(unit) = event.unit else {
                     continue;
                 };
+                dispatched |= in_period;
                 if lead != Some(unit) {
                     // Re-dispatched to another unit (or after a hand-back): what the previous unit owed lapses.
                     result_owed = None;
                     assigned_at = Some(at);
                     if in_period {
-                        entry(tallies, unit).received += 1;
+                        tallies[usize::from(unit)].received += 1;
                     }
                     response_owed = Some(Obligation {
-                        unit: unit.to_owned(),
+                        unit,
                         due: event.due_at,
                     });
                 } else if let Some(ob) = response_owed.as_mut() {
@@ -441,7 +485,7 @@ fn fold_order(
                     Some(ob) if lead == Some(unit) => ob.due = event.due_at,
                     _ => {
                         result_owed = Some(Obligation {
-                            unit: unit.to_owned(),
+                            unit,
                             due: event.due_at,
                         })
                     }
@@ -470,7 +514,7 @@ fn fold_order(
                 if in_period {
                     reported = Some((unit, event.yes == Some(true)));
                     if let Some(assigned) = assigned_at.take() {
-                        let tally = entry(tallies, unit);
+                        let tally = &mut tallies[usize::from(unit)];
                         tally.working_days_sum +=
                             working_days.between(shanghai_day(assigned), shanghai_day(at));
                         tally.working_days_count += 1;
@@ -483,13 +527,13 @@ fn fold_order(
             FactKind::Returned => {
                 if let Some(unit) = lead {
                     if in_period {
-                        let tally = entry(tallies, unit);
+                        let tally = &mut tallies[usize::from(unit)];
                         tally.satisfaction.denominator += 1;
                         tally.rework_rounds += 1;
                     }
                     // Notice §二(五)1: redone and reported within 3 working days — a new result obligation.
                     result_owed = Some(Obligation {
-                        unit: unit.to_owned(),
+                        unit,
                         due: event.due_at,
                     });
                 }
@@ -500,7 +544,7 @@ fn fold_order(
                 if let Some(unit) = lead
                     && in_period
                 {
-                    let tally = entry(tallies, unit);
+                    let tally = &mut tallies[usize::from(unit)];
                     tally.satisfaction.denominator += 1;
                     if event.yes == Some(true) {
                         tally.satisfaction.numerator += 1;
@@ -515,7 +559,7 @@ fn fold_order(
                 if let Some(unit) = lead
                     && in_period
                 {
-                    entry(tallies, unit).closed += 1;
+                    tallies[usize::from(unit)].closed += 1;
                 }
                 open = false;
             }
@@ -532,9 +576,9 @@ fn fold_order(
             FactKind::YellowCard | FactKind::RedCard | FactKind::Interview => {
                 if in_period
                     && !waived.contains(&event.id)
-                    && let Some(unit) = event.unit.as_deref()
+                    && let Some(unit) = event.unit
                 {
-                    let tally = entry(tallies, unit);
+                    let tally = &mut tallies[usize::from(unit)];
                     match event.kind {
                         FactKind::YellowCard => tally.yellow_cards += 1,
                         FactKind::RedCard => tally.red_cards += 1,
@@ -544,13 +588,13 @@ fn fold_order(
             }
             FactKind::FalseFeedback => {
                 false_feedback = true;
-                if in_period && let Some(unit) = event.unit.as_deref().or(lead) {
-                    entry(tallies, unit).false_feedback += 1;
+                if in_period && let Some(unit) = event.unit.or(lead) {
+                    tallies[usize::from(unit)].false_feedback += 1;
                 }
             }
             FactKind::Questionnaire => {
-                if in_period && let Some(unit) = event.unit.as_deref().or(lead) {
-                    let ratio = &mut entry(tallies, unit).questionnaire;
+                if in_period && let Some(unit) = event.unit.or(lead) {
+                    let ratio = &mut tallies[usize::from(unit)].questionnaire;
                     ratio.denominator += 1;
                     if event.yes == Some(true) {
                         ratio.numerator += 1;
@@ -565,10 +609,10 @@ fn fold_order(
     let overdue = open && due.is_some_and(|due| due < window.as_of);
     let overdue_unit = lead.filter(|_| overdue);
     if let Some(unit) = overdue_unit {
-        entry(tallies, unit).overdue += 1;
+        tallies[usize::from(unit)].overdue += 1;
     }
     if let Some((unit, solved)) = reported {
-        let tally = entry(tallies, unit);
+        let tally = &mut tallies[usize::from(unit)];
         tally.reported += 1;
         tally.resolution_due += 1;
         if solved && !false_feedback {
@@ -578,8 +622,9 @@ fn fold_order(
     if let Some(unit) = overdue_unit
         && reported.is_none_or(|(reporter, _)| reporter != unit)
     {
-        entry(tallies, unit).resolution_due += 1;
+        tallies[usize::from(unit)].resolution_due += 1;
     }
+    dispatched
 }
 
 #[cfg(test)]
@@ -601,16 +646,20 @@ mod tests {
 
     /// Builds an order's events in order, ids counting up.
     struct History {
-        events: Vec<FactEvent>,
+        log: FactLog,
         request_id: i64,
     }
 
     impl History {
         fn new() -> History {
             History {
-                events: Vec::new(),
+                log: FactLog::default(),
                 request_id: 0,
             }
+        }
+
+        fn unit(&mut self, id: &str) -> Option<UnitIndex> {
+            Some(self.log.unit(id))
         }
 
         fn order(&mut self) -> &mut History {
@@ -619,7 +668,7 @@ mod tests {
         }
 
         fn push(&mut self, when: &str, kind: FactKind, adjust: impl FnOnce(&mut FactEvent)) -> i64 {
-            let id = self.events.len() as i64 + 1;
+            let id = self.log.events.len() as i64 + 1;
             let mut event = FactEvent {
                 request_id: self.request_id,
                 id,
@@ -633,26 +682,29 @@ mod tests {
                 waived_card: None,
             };
             adjust(&mut event);
-            self.events.push(event);
+            self.log.events.push(event);
             id
         }
 
         fn dispatch(&mut self, when: &str, unit: &str, due: &str) -> &mut History {
+            let unit = self.unit(unit);
             self.push(when, FactKind::Dispatched, |e| {
-                e.unit = Some(unit.to_owned());
+                e.unit = unit;
                 e.due_at = Some(at(due));
             });
             self
         }
 
         fn by(&mut self, when: &str, kind: FactKind, unit: &str) -> &mut History {
-            self.push(when, kind, |e| e.actor_unit = Some(unit.to_owned()));
+            let unit = self.unit(unit);
+            self.push(when, kind, |e| e.actor_unit = unit);
             self
         }
 
         fn resolve(&mut self, when: &str, unit: &str, solved: bool) -> &mut History {
+            let unit = self.unit(unit);
             self.push(when, FactKind::Resolved, |e| {
-                e.actor_unit = Some(unit.to_owned());
+                e.actor_unit = unit;
                 e.yes = Some(solved);
             });
             self
@@ -675,7 +727,8 @@ mod tests {
         }
 
         fn card(&mut self, when: &str, kind: FactKind, unit: &str) -> i64 {
-            self.push(when, kind, |e| e.unit = Some(unit.to_owned()))
+            let unit = self.unit(unit);
+            self.push(when, kind, |e| e.unit = unit)
         }
     }
 
@@ -688,13 +741,19 @@ mod tests {
     }
 
     fn run(history: &History, window: Window) -> BTreeMap<String, Tally> {
+        fold(history, window).tallies
+    }
+
+    fn fold(history: &History, window: Window) -> Folded {
         let calendar = calendar();
         let days = WorkingDays::new(
             &calendar,
             NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
             NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
         );
-        tally(&history.events, window, &days)
+        let mut log = history.log.clone();
+        log.sort();
+        tally(&log, window, &days)
     }
 
     /// Four orders of the tax bureau in March 2026, with known answers:
@@ -802,7 +861,10 @@ mod tests {
             .dispatch("2026-03-03T09:00:00+08:00", "power", "2026-03-10T23:59:59+08:00")
             .by("2026-03-03T10:00:00+08:00", FactKind::Accepted, "power")
             .resolve("2026-03-05T10:00:00+08:00", "power", false);
-        let tallies = run(&history, march());
+        let folded = fold(&history, march());
+        // One order, dispatched twice: dispatched once.
+        assert_eq!(folded.dispatched, 1);
+        let tallies = folded.tallies;
         let tax = tallies["tax"];
         assert_eq!(tax.received, 1);
         assert_eq!(tax.response, Ratio::default());
@@ -853,9 +915,8 @@ mod tests {
             e.waived_card = Some(yellow)
         });
         history.resolve("2026-03-18T09:00:00+08:00", "tax", true);
-        history.push("2026-03-19T09:00:00+08:00", FactKind::FalseFeedback, |e| {
-            e.unit = Some("tax".to_owned())
-        });
+        let tax = history.unit("tax");
+        history.push("2026-03-19T09:00:00+08:00", FactKind::FalseFeedback, |e| e.unit = tax);
         let tax = run(&history, march())["tax"];
         assert_eq!((tax.yellow_cards, tax.red_cards), (1, 1));
         assert_eq!(tax.false_feedback, 1);

@@ -111,10 +111,7 @@ pub async fn figures(
     }
     let as_of = period.end().min(now);
     let store = &forms.store;
-    let (events, volume) = tokio::try_join!(
-        store.report_events(period.start(), as_of),
-        store.volume(period.start(), as_of),
-    )?;
+    let log = store.report_events(period.start(), as_of).await?;
     let as_of_day = as_of.with_timezone(&Shanghai).date_naive();
     let working_days = WorkingDays::new(
         &forms.calendar,
@@ -125,29 +122,31 @@ pub async fn figures(
         start: period.start(),
         as_of,
     };
-    let tallies = figures::tally(&events, window, &working_days);
+    let folded = figures::tally(&log, window, &working_days);
     let mut city = Tally::default();
-    for tally in tallies.values() {
+    for tally in folded.tallies.values() {
         city.add(tally);
     }
-    let mut units = ranking::units_with_figures(&forms.directory, &tallies);
+    let mut units = ranking::units_with_figures(&forms.directory, &folded.tallies);
     ranking::rank(&mut units);
+    // The trend's months include the period's own (every kind of period is at most 12 months long).
     let mut trend = Vec::new();
+    let mut volume = Volume::default();
     for month in period.trailing_months(TREND_MONTHS) {
         if month.start() >= as_of {
             break;
         }
-        let Volume {
-            intake,
-            instant_answers,
-            dispatched,
-        } = store.volume(month.start(), month.end().min(as_of)).await?;
+        let month_volume = store.volume(month.start(), month.end().min(as_of)).await?;
+        if month.start() >= period.start() {
+            volume.intake += month_volume.intake;
+            volume.instant_answers += month_volume.instant_answers;
+        }
         trend.push(MonthVolume {
             period: month,
             label: month.short_label(),
-            intake,
-            instant_answers,
-            dispatched,
+            intake: month_volume.intake,
+            instant_answers: month_volume.instant_answers,
+            dispatched: month_volume.dispatched,
         });
     }
     Ok(Figures {
@@ -156,7 +155,7 @@ pub async fn figures(
         complete: as_of == period.end(),
         intake: volume.intake,
         instant_answers: volume.instant_answers,
-        dispatched: volume.dispatched,
+        dispatched: folded.dispatched,
         city: UnitFigures::new("city", "全市合计", "全市", UnitGroup::Department, city),
         units,
         trend,
