@@ -402,7 +402,7 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     // Arrange
     let (app, _sink) = spawn_app().await;
     let forms = app.forms();
-    march(forms).await;
+    let [_, _, _, town_order] = march(forms).await;
 
     // Act
     let month = figures(forms, march_period(), Utc::now()).await.unwrap();
@@ -464,6 +464,27 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     assert!(!mid_march.complete);
     assert_eq!(mid_march.city.tally.overdue, 0);
     assert_eq!(mid_march.city.tally.received, 4);
+    // The town reports in May at last: April and March read the same as before.
+    act(forms, &town_order, "hongxu", solved(), "2026-05-06T10:00:00+08:00").await;
+    let april_again = figures(
+        forms,
+        Period::parse(ReportKind::Monthly, "2026-04").unwrap(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(april_again.city.tally, april.city.tally);
+    let march_again = figures(forms, march_period(), Utc::now()).await.unwrap();
+    assert_eq!(march_again.city.tally, month.city.tally);
+    let may = figures(
+        forms,
+        Period::parse(ReportKind::Monthly, "2026-05").unwrap(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let town = may.units.iter().find(|unit| unit.unit_id == "hongxu").unwrap();
+    assert_eq!((town.tally.reported, town.tally.overdue), (1, 0));
     // A period that has not started has nothing to report.
     assert!(
         figures(forms, march_period(), at("2026-02-20T00:00:00+08:00"))

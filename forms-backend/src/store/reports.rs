@@ -105,8 +105,10 @@ fn kind_list(kinds: &[&str]) -> String {
 impl Store {
     /// Every event of [`FOLD_KINDS`] before `as_of` of each order that matters for the period starting at
     /// `start`: orders with such an event in `[start, as_of)`, orders open now (they may have been overdue at
-    /// `as_of`), and orders whose result or hand-back came at or after `as_of` after a deadline was set before it
-    /// (open at `as_of`). Sorted for the fold.
+    /// `as_of`), and orders whose result or hand-back came at or after `as_of` (they may have been open at
+    /// `as_of`) — of the last kind only those submitted before `as_of`, found by id without reading the requests:
+    /// every order submitted before `as_of` has an id at most the largest id submitted before it (a superset when
+    /// ids do not follow submission time; the fold sorts the rest out). Sorted for the fold.
     ///
     /// SQLite joins each event's few fields into one line and the lines of 4,096 orders into one text, so a
     /// month of 200,000 events crosses into Rust as a few dozen rows rather than 200,000.
@@ -123,11 +125,10 @@ impl Store {
                  SELECT id FROM requests
                   WHERE status IN ('dispatched', 'accepted', 'planned', 'rework') AND created_at < ?2
                  UNION
-                 SELECT r.request_id FROM events r
-                  WHERE r.kind IN ('resolved', 'forwarded') AND r.at >= ?2
-                    AND EXISTS (SELECT 1 FROM events p
-                                 WHERE p.request_id = r.request_id AND p.id < r.id AND p.at < ?2
-                                   AND p.kind IN ('dispatched', 'returned', 'plan_approved'))
+                 SELECT request_id FROM events
+                  WHERE kind IN ('resolved', 'forwarded') AND at >= ?2
+                    AND request_id <= (SELECT max(request_id) FROM events
+                                        WHERE kind IN ('submitted', 'answered') AND at < ?2)
              ),
              facts(bucket, line) AS (
                  SELECT e.request_id >> 12,
