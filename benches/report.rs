@@ -137,7 +137,10 @@ impl Loader {
     async fn flush(&mut self) {
         let mut tx = self.pool.begin().await.expect("transaction");
         for chunk in self.requests.chunks(REQUESTS_PER_INSERT) {
-            let values = vec!["(?, ?, 'x', ?, 'web', ?, '联系人', '13800000000', ?, ?, ?, ?, ?, '[]', ?, ?, ?)"; chunk.len()];
+            let values = vec![
+                "(?, ?, 'x', ?, 'web', ?, '联系人', '13800000000', ?, ?, ?, ?, ?, '[]', ?, ?, ?)";
+                chunk.len()
+            ];
             let sql = format!(
                 "INSERT INTO requests (id, tracking_number, token_hash, kind, channel, enterprise_name, contact_name,
                     contact_phone, contact_email, town, description, status, lead_unit, co_units, due_at,
@@ -199,19 +202,25 @@ fn rating_payload(level: &str, label: &str, channel: &str, round: u32) -> serde_
 }
 
 /// Generates order `id` created at `created`: its request row and its events up to the horizon.
-fn order(world: &World, rng: &mut Rng, id: i64, created: DateTime<Utc>) -> (RequestRow, Vec<EventRow>) {
+fn order(
+    world: &World,
+    rng: &mut Rng,
+    id: i64,
+    created: DateTime<Utc>,
+) -> (RequestRow, Vec<EventRow>) {
     let (unit, town) = world.units[rng.below(world.units.len() as u64) as usize].clone();
     let email = rng.chance(0.6).then(|| format!("qiye{id}@bench.example"));
     let mut events = Vec::new();
-    let mut push = |at: DateTime<Utc>, actor: &str, kind: &'static str, payload: serde_json::Value| {
-        events.push(EventRow {
-            request_id: id,
-            at,
-            actor: actor.to_owned(),
-            kind,
-            payload: payload.to_string(),
-        });
-    };
+    let mut push =
+        |at: DateTime<Utc>, actor: &str, kind: &'static str, payload: serde_json::Value| {
+            events.push(EventRow {
+                request_id: id,
+                at,
+                actor: actor.to_owned(),
+                kind,
+                payload: payload.to_string(),
+            });
+        };
     let mut row = RequestRow {
         id,
         kind: "help",
@@ -225,12 +234,22 @@ fn order(world: &World, rng: &mut Rng, id: i64, created: DateTime<Utc>) -> (Requ
     };
     // A consultation the policy base answers at once (即时答复).
     if rng.chance(0.08) {
-        push(created, "enterprise:web", "answered", json!({ "kind": "consultation", "channel": "web", "instant_answer": { "answered": true } }));
+        push(
+            created,
+            "enterprise:web",
+            "answered",
+            json!({ "kind": "consultation", "channel": "web", "instant_answer": { "answered": true } }),
+        );
         row.kind = "consultation";
         row.status = "answered";
         return (row, events);
     }
-    push(created, "enterprise:web", "submitted", json!({ "kind": "help", "channel": "web", "instant_answer": null }));
+    push(
+        created,
+        "enterprise:web",
+        "submitted",
+        json!({ "kind": "help", "channel": "web", "instant_answer": null }),
+    );
     let horizon = world.horizon;
     let dispatched = created + rng.minutes(5, 240);
     if dispatched > horizon {
@@ -275,11 +294,23 @@ fn order(world: &World, rng: &mut Rng, id: i64, created: DateTime<Utc>) -> (Requ
         if approved > horizon {
             return (row, events);
         }
-        let committed = (approved.with_timezone(&Shanghai).date_naive() + Days::new(20 + rng.below(20))).to_string();
+        let committed = (approved.with_timezone(&Shanghai).date_naive()
+            + Days::new(20 + rng.below(20)))
+        .to_string();
         let committed_date = NaiveDate::parse_from_str(&committed, "%Y-%m-%d").expect("date");
         due = end_of_day(committed_date);
-        push(submitted, &actor, "plan_submitted", json!({ "committed_date": committed, "reason": "涉及多个部门，需协调资金" }));
-        push(approved, "centre:zhang", "plan_approved", json!({ "committed_date": committed, "due_at": due }));
+        push(
+            submitted,
+            &actor,
+            "plan_submitted",
+            json!({ "committed_date": committed, "reason": "涉及多个部门，需协调资金" }),
+        );
+        push(
+            approved,
+            "centre:zhang",
+            "plan_approved",
+            json!({ "committed_date": committed, "due_at": due }),
+        );
         row.status = "accepted";
         row.due_at = Some(due);
         last = approved;
@@ -297,31 +328,51 @@ fn order(world: &World, rng: &mut Rng, id: i64, created: DateTime<Utc>) -> (Requ
         if resolved > due {
             let card = due + Duration::minutes(5);
             if card <= horizon {
-                push(card, "system:supervision", "yellow_card", json!({
-                    "unit": unit, "due_at": due, "status": "accepted", "order": format!("QH-BENCH-{id:07}"),
-                    "rule": "通知§二(四)2：承办单位未在规定时间内向市级平台反馈办理情况，平台发通知督办，并亮“黄牌”",
-                    "evidence": "截至期限未反馈办理结果",
-                }));
+                push(
+                    card,
+                    "system:supervision",
+                    "yellow_card",
+                    json!({
+                        "unit": unit, "due_at": due, "status": "accepted", "order": format!("QH-BENCH-{id:07}"),
+                        "rule": "通知§二(四)2：承办单位未在规定时间内向市级平台反馈办理情况，平台发通知督办，并亮“黄牌”",
+                        "evidence": "截至期限未反馈办理结果",
+                    }),
+                );
                 if rng.chance(0.15) {
-                    push(card + Duration::seconds(1), "system:supervision", "red_card", json!({
-                        "unit": unit, "order": format!("QH-BENCH-{id:07}"), "orders": [], "cards": [],
-                        "rule": "通知§二(四)2：连续两次被亮“黄牌”的单位，予以“红牌”警示", "evidence": "连续两次黄牌",
-                    }));
+                    push(
+                        card + Duration::seconds(1),
+                        "system:supervision",
+                        "red_card",
+                        json!({
+                            "unit": unit, "order": format!("QH-BENCH-{id:07}"), "orders": [], "cards": [],
+                            "rule": "通知§二(四)2：连续两次被亮“黄牌”的单位，予以“红牌”警示", "evidence": "连续两次黄牌",
+                        }),
+                    );
                 }
             }
         }
         if resolved > horizon {
             return (row, events);
         }
-        push(resolved, &actor, "resolved", json!({
-            "solved": rng.chance(0.93), "method": "已现场协调解决", "contact_name": "李科长", "contact_phone": "0632-5512345",
-        }));
+        push(
+            resolved,
+            &actor,
+            "resolved",
+            json!({
+                "solved": rng.chance(0.93), "method": "已现场协调解决", "contact_name": "李科长", "contact_phone": "0632-5512345",
+            }),
+        );
         row.status = "resolved";
         row.updated_at = resolved;
         if rng.chance(0.003) {
             let found = resolved + Duration::days(1);
             if found <= horizon {
-                push(found, "centre:zhang", "false_feedback", json!({ "unit": unit, "statement": "企业反映未接到联系" }));
+                push(
+                    found,
+                    "centre:zhang",
+                    "false_feedback",
+                    json!({ "unit": unit, "statement": "企业反映未接到联系" }),
+                );
             }
         }
         if !rng.chance(0.9) {
@@ -335,26 +386,44 @@ fn order(world: &World, rng: &mut Rng, id: i64, created: DateTime<Utc>) -> (Requ
         let satisfied = rng.chance(if round == 1 { 0.92 } else { 0.75 });
         row.updated_at = rated;
         if satisfied {
-            let (level, label) = [("very_satisfied", "非常满意"), ("fairly_satisfied", "比较满意"), ("basically_satisfied", "基本满意")]
-                [rng.below(3) as usize];
-            push(rated, "enterprise", "rated", json!({ "closure": "企业评价满意，销号", "rating": rating_payload(level, label, channel, round) }));
+            let (level, label) = [
+                ("very_satisfied", "非常满意"),
+                ("fairly_satisfied", "比较满意"),
+                ("basically_satisfied", "基本满意"),
+            ][rng.below(3) as usize];
+            push(
+                rated,
+                "enterprise",
+                "rated",
+                json!({ "closure": "企业评价满意，销号", "rating": rating_payload(level, label, channel, round) }),
+            );
             row.status = "closed";
             return (row, events);
         }
         if round == 2 {
-            push(rated, "enterprise", "rated", json!({
-                "rating": rating_payload("unsatisfied", "不满意", channel, round),
-                "next": "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查",
-            }));
+            push(
+                rated,
+                "enterprise",
+                "rated",
+                json!({
+                    "rating": rating_payload("unsatisfied", "不满意", channel, round),
+                    "next": "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查",
+                }),
+            );
             row.status = "verification";
             return (row, events);
         }
         // 不满意: returned the same day with 3 working days (notice §二(五)1).
         due = world.calendar.due(rated, 3);
-        push(rated, "enterprise", "returned", json!({
-            "rating": rating_payload("unsatisfied", "不满意", channel, round), "due_at": due,
-            "deadline_rule": "3个工作日（不含退回当日，按国务院节假日安排计算）", "calendar": world.calendar_version,
-        }));
+        push(
+            rated,
+            "enterprise",
+            "returned",
+            json!({
+                "rating": rating_payload("unsatisfied", "不满意", channel, round), "due_at": due,
+                "deadline_rule": "3个工作日（不含退回当日，按国务院节假日安排计算）", "calendar": world.calendar_version,
+            }),
+        );
         row.status = "rework";
         row.due_at = Some(due);
         last = rated;
@@ -366,7 +435,9 @@ fn order(world: &World, rng: &mut Rng, id: i64, created: DateTime<Utc>) -> (Requ
 async fn generate(path: &std::path::Path, orders: u64, world: &World) {
     let url = format!("sqlite://{}", path.display());
     // Creates the file and runs the project's migrations (tables and indexes as in production).
-    qihu_forms::store::Store::connect(&url).await.expect("database");
+    qihu_forms::store::Store::connect(&url)
+        .await
+        .expect("database");
     let options: SqliteConnectOptions = url.parse::<SqliteConnectOptions>().expect("url");
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -384,7 +455,9 @@ async fn generate(path: &std::path::Path, orders: u64, world: &World) {
         sequence: 0,
         written_events: 0,
     };
-    let first = shanghai("2025-01-01T00:00:00+08:00").with_timezone(&Shanghai).date_naive();
+    let first = shanghai("2025-01-01T00:00:00+08:00")
+        .with_timezone(&Shanghai)
+        .date_naive();
     let days = (world.horizon.with_timezone(&Shanghai).date_naive() - first).num_days() as u64;
     let mut rng = Rng(2022);
     let started = Instant::now();
@@ -436,11 +509,13 @@ fn median(mut times: Vec<Elapsed>) -> (f64, f64, f64) {
 fn main() {
     let orders = env_number("QIHU_BENCH_ORDERS", 1_000_000);
     let runs = env_number("QIHU_BENCH_RUNS", 5).max(1) as usize;
-    let path = std::env::var("QIHU_BENCH_DB").map(PathBuf::from).unwrap_or_else(|_| {
-        std::env::temp_dir()
-            .join("qihu-bench-report")
-            .join(format!("{orders}.db"))
-    });
+    let path = std::env::var("QIHU_BENCH_DB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::env::temp_dir()
+                .join("qihu-bench-report")
+                .join(format!("{orders}.db"))
+        });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -477,11 +552,12 @@ fn main() {
         let Ok(pool) = SqlitePoolOptions::new().connect_with(options).await else {
             return false;
         };
-        let found: Option<i64> = sqlx::query_scalar("SELECT orders FROM bench_meta WHERE layout = 'time-ordered'")
-            .fetch_optional(&pool)
-            .await
-            .ok()
-            .flatten();
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT orders FROM bench_meta WHERE layout = 'time-ordered'")
+                .fetch_optional(&pool)
+                .await
+                .ok()
+                .flatten();
         found == Some(orders as i64)
     });
     if !complete {
@@ -573,7 +649,7 @@ fn main() {
         let started = Instant::now();
         qihu_forms::reports::dashboard::build(forms, now).await.expect("dashboard");
         println!(
-            "  {:<44} {:.3} s (one run; card states come from sla::cards)",
+            "  {:<44} {:.3} s (one run)",
             "leaders' dashboard (November 2026 so far)",
             started.elapsed().as_secs_f64()
         );

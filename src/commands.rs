@@ -11,8 +11,8 @@ use chrono_tz::Asia::Shanghai;
 
 use crate::build::{self, BuildError, BuildOptions};
 use crate::cli::{
-    AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, GenCorpusArgs,
-    ReportArgs, ReportFormatArg, ReportKindArg, RoleArg, SearchArgs, TickArgs, UserAddArgs, UserArgs,
+    AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, GenCorpusArgs, ReportArgs,
+    ReportFormatArg, ReportKindArg, RoleArg, SearchArgs, TickArgs, UserAddArgs, UserArgs,
     UserCommand,
 };
 use crate::config::Settings;
@@ -467,8 +467,12 @@ fn report(settings: Settings, args: ReportArgs) -> anyhow::Result<ExitCode> {
         };
         anyhow::Ok((report, bytes))
     })?;
-    std::fs::write(&args.output, bytes)
-        .with_context(|| format!("写入报表文件 {} 失败，请检查目录是否存在、是否可写", args.output.display()))?;
+    std::fs::write(&args.output, bytes).with_context(|| {
+        format!(
+            "写入报表文件 {} 失败，请检查目录是否存在、是否可写",
+            args.output.display()
+        )
+    })?;
     let city = &report.figures.city;
     println!(
         "已生成{}（{}）：{}",
@@ -484,7 +488,11 @@ fn report(settings: Settings, args: ReportArgs) -> anyhow::Result<ExitCode> {
         city.resolution.label(),
         city.tally.satisfaction.label(),
         report.as_of_label,
-        if report.complete { "" } else { "（本期尚未结束）" }
+        if report.complete {
+            ""
+        } else {
+            "（本期尚未结束）"
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -154,10 +154,8 @@ async fn spawn_app() -> (TestApp, SmtpSink) {
     settings.site.output_dir = dir.path().join("public");
     settings.search.index_dir = dir.path().join("no-index");
     settings.search.analysis_dir = root().join("config/search");
-    settings.storage.database_url = format!(
-        "sqlite://{}",
-        dir.path().join("data/qihu.db").display()
-    );
+    settings.storage.database_url =
+        format!("sqlite://{}", dir.path().join("data/qihu.db").display());
     settings.storage.secret_file = dir.path().join("data/secret.key");
     settings.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
     settings.mail.outbox_dir = dir.path().join("outbox");
@@ -328,7 +326,10 @@ async fn reload(forms: &Forms, row: &RequestRow) -> RequestRow {
 
 async fn act(forms: &Forms, row: &RequestRow, unit: &str, action: UnitAction, when: &str) {
     let row = reload(forms, row).await;
-    forms.unit_action(&row, unit, &action, at(when)).await.unwrap();
+    forms
+        .unit_action(&row, unit, &action, at(when))
+        .await
+        .unwrap();
 }
 
 fn solved() -> UnitAction {
@@ -357,14 +358,55 @@ async fn rate(forms: &Forms, row: &RequestRow, rating: Rating, when: &str) {
 /// - order D (洪绪镇): dispatched Mon 23 Mar (due Mon 30 Mar), accepted 24 Mar, never reported → yellow card on
 ///   31 Mar, still overdue at the end of the month.
 async fn march(forms: &Forms) -> [RequestRow; 4] {
-    let a = dispatched(forms, "tax", "荆河街道", "a@qiye.example", "2026-03-02T09:00:00+08:00").await;
+    let a = dispatched(
+        forms,
+        "tax",
+        "荆河街道",
+        "a@qiye.example",
+        "2026-03-02T09:00:00+08:00",
+    )
+    .await;
     assert_eq!(a.due_at, Some(at("2026-03-09T23:59:59+08:00")));
-    act(forms, &a, "tax", UnitAction::Accept, "2026-03-02T10:00:00+08:00").await;
-    let b = dispatched(forms, "tax", "龙泉街道", "b@qiye.example", "2026-03-03T09:00:00+08:00").await;
-    let c = dispatched(forms, "tax", "北辛街道", "c@qiye.example", "2026-03-04T09:00:00+08:00").await;
-    act(forms, &c, "tax", UnitAction::Accept, "2026-03-04T11:00:00+08:00").await;
+    act(
+        forms,
+        &a,
+        "tax",
+        UnitAction::Accept,
+        "2026-03-02T10:00:00+08:00",
+    )
+    .await;
+    let b = dispatched(
+        forms,
+        "tax",
+        "龙泉街道",
+        "b@qiye.example",
+        "2026-03-03T09:00:00+08:00",
+    )
+    .await;
+    let c = dispatched(
+        forms,
+        "tax",
+        "北辛街道",
+        "c@qiye.example",
+        "2026-03-04T09:00:00+08:00",
+    )
+    .await;
+    act(
+        forms,
+        &c,
+        "tax",
+        UnitAction::Accept,
+        "2026-03-04T11:00:00+08:00",
+    )
+    .await;
     act(forms, &a, "tax", solved(), "2026-03-04T16:00:00+08:00").await;
-    rate(forms, &a, Rating::VerySatisfied, "2026-03-05T09:00:00+08:00").await;
+    rate(
+        forms,
+        &a,
+        Rating::VerySatisfied,
+        "2026-03-05T09:00:00+08:00",
+    )
+    .await;
     act(forms, &c, "tax", solved(), "2026-03-09T09:00:00+08:00").await;
     rate(forms, &c, Rating::Unsatisfied, "2026-03-10T09:00:00+08:00").await;
     assert_eq!(
@@ -375,13 +417,46 @@ async fn march(forms: &Forms) -> [RequestRow; 4] {
         .await
         .unwrap();
     assert_eq!(pass.issued.len(), 1);
-    act(forms, &b, "tax", UnitAction::Accept, "2026-03-11T09:00:00+08:00").await;
+    act(
+        forms,
+        &b,
+        "tax",
+        UnitAction::Accept,
+        "2026-03-11T09:00:00+08:00",
+    )
+    .await;
     act(forms, &b, "tax", solved(), "2026-03-12T09:00:00+08:00").await;
     act(forms, &c, "tax", solved(), "2026-03-12T09:30:00+08:00").await;
-    rate(forms, &b, Rating::FairlySatisfied, "2026-03-12T15:00:00+08:00").await;
-    rate(forms, &c, Rating::BasicallySatisfied, "2026-03-13T09:00:00+08:00").await;
-    let d = dispatched(forms, "hongxu", "洪绪镇", "d@qiye.example", "2026-03-23T09:00:00+08:00").await;
-    act(forms, &d, "hongxu", UnitAction::Accept, "2026-03-24T09:00:00+08:00").await;
+    rate(
+        forms,
+        &b,
+        Rating::FairlySatisfied,
+        "2026-03-12T15:00:00+08:00",
+    )
+    .await;
+    rate(
+        forms,
+        &c,
+        Rating::BasicallySatisfied,
+        "2026-03-13T09:00:00+08:00",
+    )
+    .await;
+    let d = dispatched(
+        forms,
+        "hongxu",
+        "洪绪镇",
+        "d@qiye.example",
+        "2026-03-23T09:00:00+08:00",
+    )
+    .await;
+    act(
+        forms,
+        &d,
+        "hongxu",
+        UnitAction::Accept,
+        "2026-03-24T09:00:00+08:00",
+    )
+    .await;
     let pass = qihu_forms::sla::cards::supervise(forms, at("2026-03-31T00:05:00+08:00"))
         .await
         .unwrap();
@@ -419,7 +494,12 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     assert_eq!(tax.tally.satisfaction.label(), "75.0%");
     assert_eq!(tax.average_working_days, Some(4.0));
     assert_eq!(
-        (tax.tally.overdue, tax.tally.rework_rounds, tax.tally.yellow_cards, tax.tally.closed),
+        (
+            tax.tally.overdue,
+            tax.tally.rework_rounds,
+            tax.tally.yellow_cards,
+            tax.tally.closed
+        ),
         (0, 1, 1, 3)
     );
     // 100 × (0.2 × 2/3 + 0.2 × 3/4 + 0.3 × 1 + 0.3 × 3/4) − 1 yellow card.
@@ -465,7 +545,14 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     assert_eq!(mid_march.city.tally.overdue, 0);
     assert_eq!(mid_march.city.tally.received, 4);
     // The town reports in May at last: April and March read the same as before.
-    act(forms, &town_order, "hongxu", solved(), "2026-05-06T10:00:00+08:00").await;
+    act(
+        forms,
+        &town_order,
+        "hongxu",
+        solved(),
+        "2026-05-06T10:00:00+08:00",
+    )
+    .await;
     let april_again = figures(
         forms,
         Period::parse(ReportKind::Monthly, "2026-04").unwrap(),
@@ -483,7 +570,11 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     )
     .await
     .unwrap();
-    let town = may.units.iter().find(|unit| unit.unit_id == "hongxu").unwrap();
+    let town = may
+        .units
+        .iter()
+        .find(|unit| unit.unit_id == "hongxu")
+        .unwrap();
     assert_eq!((town.tally.reported, town.tally.overdue), (1, 0));
     // A period that has not started has nothing to report.
     assert!(
@@ -505,14 +596,26 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
 
     // The reports page offers the four kinds and the questionnaire.
     let page = app.page(&session, "/console/reports").await;
-    for text in ["月通报", "季度测评", "半年排名", "年终总评", "下载 Excel", "发送评价问卷"] {
+    for text in [
+        "月通报",
+        "季度测评",
+        "半年排名",
+        "年终总评",
+        "下载 Excel",
+        "发送评价问卷",
+    ] {
         assert!(page.contains(text), "{text}");
     }
     let page = app.page(&session, "/console").await;
-    assert!(page.contains("href=\"/console/reports\"") && page.contains("href=\"/console/dashboard\""));
+    assert!(
+        page.contains("href=\"/console/reports\"") && page.contains("href=\"/console/dashboard\"")
+    );
 
     let response = app
-        .get(&session.cookie, "/console/reports/view?kind=monthly&period=2026-03")
+        .get(
+            &session.cookie,
+            "/console/reports/view?kind=monthly&period=2026-03",
+        )
         .await;
     assert_eq!(response.status(), 200);
     let policy = response.headers()["content-security-policy"]
@@ -524,7 +627,11 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
     assert!(html.contains("<h1>滕州市企业诉求“接诉即办”工作月通报</h1>"));
     assert!(html.contains("（2026年3月）"));
     assert!(html.contains("2026年3月31日 24:00"));
-    for unit in ["国家税务总局滕州市税务局", "滕州市洪绪镇人民政府", "国网山东省电力公司滕州市供电公司"] {
+    for unit in [
+        "国家税务总局滕州市税务局",
+        "滕州市洪绪镇人民政府",
+        "国网山东省电力公司滕州市供电公司",
+    ] {
         assert!(html.contains(unit), "{unit}");
     }
     for rate in ["66.7%", "75.0%", "79.83", "27.57"] {
@@ -538,12 +645,20 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
 
     // The quarter grades units; the half-year puts the ranking first; the year names the bottom two.
     let quarter = app
-        .page(&session, "/console/reports/view?kind=quarterly&period=2026-Q1")
+        .page(
+            &session,
+            "/console/reports/view?kind=quarterly&period=2026-Q1",
+        )
         .await;
-    assert!(quarter.contains("工作季度测评通报") && quarter.contains("<th scope=\"col\">等次</th>"));
+    assert!(
+        quarter.contains("工作季度测评通报") && quarter.contains("<th scope=\"col\">等次</th>")
+    );
     assert!(quarter.contains("（2026年第一季度）"));
     let half = app
-        .page(&session, "/console/reports/view?kind=half-year&period=2026-H1")
+        .page(
+            &session,
+            "/console/reports/view?kind=half-year&period=2026-H1",
+        )
         .await;
     assert!(half.contains("工作半年排名通报"));
     let ranking = half.find("二、半年排名").expect("the ranking comes first");
@@ -556,22 +671,45 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
 
     // Wrong periods are explained in Chinese.
     let response = app
-        .get(&session.cookie, "/console/reports/view?kind=monthly&period=2026-13")
+        .get(
+            &session.cookie,
+            "/console/reports/view?kind=monthly&period=2026-13",
+        )
         .await;
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("月份应在 1 到 12 之间"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("月份应在 1 到 12 之间")
+    );
     let response = app
-        .get(&session.cookie, "/console/reports/view?kind=quarterly&period=2026-10")
+        .get(
+            &session.cookie,
+            "/console/reports/view?kind=quarterly&period=2026-10",
+        )
         .await;
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("季度测评的统计期间应为季度"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("季度测评的统计期间应为季度")
+    );
     let response = app
-        .get(&session.cookie, "/console/reports/view?kind=monthly&period=2099-01")
+        .get(
+            &session.cookie,
+            "/console/reports/view?kind=monthly&period=2099-01",
+        )
         .await;
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("尚未开始"));
     // Without a session: to the login page.
-    let response = app.get("", "/console/reports/view?kind=monthly&period=2026-03").await;
+    let response = app
+        .get("", "/console/reports/view?kind=monthly&period=2026-03")
+        .await;
     assert_eq!(response.status(), 303);
 }
 
@@ -583,26 +721,42 @@ async fn the_workbook_opens_with_calamine_and_has_the_figures() {
     march(app.forms()).await;
     let session = app.login("zhang", Role::Centre).await;
     let response = app
-        .get(&session.cookie, "/console/reports/download?kind=monthly&period=2026-03")
+        .get(
+            &session.cookie,
+            "/console/reports/download?kind=monthly&period=2026-03",
+        )
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     );
-    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
-    assert!(disposition.contains("report-monthly-2026-03.xlsx"), "{disposition}");
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.contains("report-monthly-2026-03.xlsx"),
+        "{disposition}"
+    );
     assert!(disposition.contains("filename*=UTF-8''"), "{disposition}");
     let bytes = response.bytes().await.unwrap();
 
-    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
-        .expect("an xlsx file");
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .expect("an xlsx file");
     assert_eq!(
         workbook.sheet_names(),
         ["汇总", "单位指标", "月度趋势", "指标说明"]
     );
     let units = workbook.worksheet_range("单位指标").unwrap();
-    let header: Vec<String> = units.rows().next().unwrap().iter().map(|cell| cell.to_string()).collect();
+    let header: Vec<String> = units
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|cell| cell.to_string())
+        .collect();
     let column = |name: &str| header.iter().position(|h| h == name).unwrap();
     let tax = units
         .rows()
@@ -625,13 +779,15 @@ async fn the_workbook_opens_with_calamine_and_has_the_figures() {
         .find(|row| row[column("单位")] == Data::String("滕州市统计局".to_owned()))
         .unwrap();
     assert_eq!(idle[column("响应率")], Data::String("—".to_owned()));
-    let total = units.rows().last().unwrap();
+    let total = units.rows().next_back().unwrap();
     assert_eq!(total[column("单位")], Data::String("全市合计".to_owned()));
     assert_eq!(total[column("逾期未反馈")], Data::Float(1.0));
     let summary = workbook.worksheet_range("汇总").unwrap();
     assert_eq!(
         summary.get_value((0, 0)),
-        Some(&Data::String("滕州市企业诉求“接诉即办”工作月通报".to_owned()))
+        Some(&Data::String(
+            "滕州市企业诉求“接诉即办”工作月通报".to_owned()
+        ))
     );
     let intake = summary
         .rows()
@@ -657,8 +813,14 @@ async fn qihu_report_writes_the_page_and_the_workbook_and_refuses_wrong_periods(
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_qihu"))
             .current_dir(root())
-            .env("QIHU_STORAGE__DATABASE_URL", &app.settings.storage.database_url)
-            .env("QIHU_STORAGE__SECRET_FILE", &app.settings.storage.secret_file)
+            .env(
+                "QIHU_STORAGE__DATABASE_URL",
+                &app.settings.storage.database_url,
+            )
+            .env(
+                "QIHU_STORAGE__SECRET_FILE",
+                &app.settings.storage.secret_file,
+            )
             .env("QIHU_SEARCH__INDEX_DIR", &app.settings.search.index_dir)
             .env("QIHU_MAIL__OUTBOX_DIR", &app.settings.mail.outbox_dir)
             .args(args)
@@ -666,28 +828,68 @@ async fn qihu_report_writes_the_page_and_the_workbook_and_refuses_wrong_periods(
             .unwrap()
     };
     let html = app.dir.path().join("月通报.html");
-    let output = run(&["report", "monthly", "--period", "2026-03", "-o", html.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run(&[
+        "report",
+        "monthly",
+        "--period",
+        "2026-03",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(printed.contains("已生成滕州市企业诉求“接诉即办”工作月通报（2026年3月）"), "{printed}");
+    assert!(
+        printed.contains("已生成滕州市企业诉求“接诉即办”工作月通报（2026年3月）"),
+        "{printed}"
+    );
     assert!(printed.contains("响应率 75.0%"), "{printed}");
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("国家税务总局滕州市税务局") && page.contains("<svg"));
 
     let xlsx = app.dir.path().join("q1.xlsx");
-    let output = run(&["report", "quarterly", "--period", "2026-Q1", "-o", xlsx.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run(&[
+        "report",
+        "quarterly",
+        "--period",
+        "2026-Q1",
+        "-o",
+        xlsx.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let bytes = std::fs::read(&xlsx).unwrap();
     assert_eq!(&bytes[..2], b"PK", "an xlsx file is a zip archive");
 
-    let output = run(&["report", "monthly", "--period", "2026-Q3", "-o", html.to_str().unwrap()]);
+    let output = run(&[
+        "report",
+        "monthly",
+        "--period",
+        "2026-Q3",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(
-        error.contains("月通报的统计期间应为月份（月份应写作“年-月”，如 2026-10），“2026-Q3”是季度"),
+        error
+            .contains("月通报的统计期间应为月份（月份应写作“年-月”，如 2026-10），“2026-Q3”是季度"),
         "{error}"
     );
-    let output = run(&["report", "half-year", "--period", "2026-H3", "-o", html.to_str().unwrap()]);
+    let output = run(&[
+        "report",
+        "half-year",
+        "--period",
+        "2026-H3",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("H1（上半年）或 H2（下半年）"));
 }
 
@@ -703,13 +905,32 @@ async fn a_leader_sees_the_dashboard_and_the_reports_but_cannot_send_questionnai
 
     let html = app.page(&leader, "/console/dashboard").await;
     assert!(html.contains("领导看板"));
-    for text in ["响应率", "解决率", "满意率", "当前逾期未反馈", "诉求量走势", "<svg"] {
+    for text in [
+        "响应率",
+        "解决率",
+        "满意率",
+        "当前逾期未反馈",
+        "诉求量走势",
+        "<svg",
+    ] {
         assert!(html.contains(text), "{text}");
     }
     // The town's order is still overdue; the town is under a yellow card (the tax bureau reported on time since).
-    assert!(html.contains("<td data-label=\"当前逾期未反馈\">1 件</td>"), "{html}");
-    let cards = html.split("督办亮牌（当前）").nth(1).unwrap().split("</table>").next().unwrap();
-    assert!(cards.contains("滕州市洪绪镇人民政府") && cards.contains("card-yellow"), "{cards}");
+    assert!(
+        html.contains("<td data-label=\"当前逾期未反馈\">1 件</td>"),
+        "{html}"
+    );
+    let cards = html
+        .split("督办亮牌（当前）")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(
+        cards.contains("滕州市洪绪镇人民政府") && cards.contains("card-yellow"),
+        "{cards}"
+    );
     assert!(!cards.contains("税务局"));
     assert!(!html.contains("发送评价问卷"));
 
@@ -717,17 +938,58 @@ async fn a_leader_sees_the_dashboard_and_the_reports_but_cannot_send_questionnai
     assert!(reports.contains("领导账号只读"));
     assert!(!reports.contains("action=\"/console/reports/questionnaire\""));
     let view = app
-        .get(&leader.cookie, "/console/reports/view?kind=monthly&period=2026-03")
+        .get(
+            &leader.cookie,
+            "/console/reports/view?kind=monthly&period=2026-03",
+        )
         .await;
     assert_eq!(view.status(), 200);
 
     let refused = app
-        .post(&leader, "/console/reports/questionnaire", &[("month", "2026-03")])
+        .post(
+            &leader,
+            "/console/reports/questionnaire",
+            &[("month", "2026-03")],
+        )
         .await;
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap().contains("领导账号只能查看"));
     app.drain().await;
     assert!(sink.questionnaires().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboards_card_states_are_those_of_the_supervision_rules() {
+    use qihu_forms::sla::cards::unit_card_state;
+
+    let (app, _sink) = spawn_app().await;
+    let forms = app.forms();
+    march(forms).await;
+    let everything = forms.store.supervision_events().await.unwrap();
+    for instant in [
+        "2026-03-11T12:00:00+08:00",
+        "2026-03-12T09:15:00+08:00",
+        "2026-03-12T12:00:00+08:00",
+        "2026-03-31T12:00:00+08:00",
+    ] {
+        let now = at(instant);
+        let since_reset = forms.store.card_events_since_reset(now).await.unwrap();
+        for unit in &forms.directory.units {
+            assert_eq!(
+                unit_card_state(&since_reset, &unit.id, now),
+                unit_card_state(&everything, &unit.id, now),
+                "{} at {instant}",
+                unit.id
+            );
+        }
+    }
+    // Between the yellow card and the on-time rework report the tax bureau is yellow; after it, green.
+    let now = at("2026-03-12T09:15:00+08:00");
+    let since_reset = forms.store.card_events_since_reset(now).await.unwrap();
+    assert_eq!(
+        unit_card_state(&since_reset, "tax", now),
+        qihu_forms::sla::cards::CardState::Yellow
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -742,12 +1004,19 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
 
     // Sent to the three enterprises whose orders were closed in March (not the town's open order).
     let response = app
-        .post(&session, "/console/reports/questionnaire", &[("month", "2026-03")])
+        .post(
+            &session,
+            "/console/reports/questionnaire",
+            &[("month", "2026-03")],
+        )
         .await;
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let page = app.page(&session, &location).await;
-    assert!(page.contains("2026年3月办结工单 3 件：本次发送问卷 3 份"), "{page}");
+    assert!(
+        page.contains("2026年3月办结工单 3 件：本次发送问卷 3 份"),
+        "{page}"
+    );
     app.drain().await;
     let mut recipients: Vec<String> = sink
         .questionnaires()
@@ -755,15 +1024,25 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         .flat_map(|message| message.recipients.clone())
         .collect();
     recipients.sort();
-    assert_eq!(recipients, ["a@qiye.example", "b@qiye.example", "c@qiye.example"]);
+    assert_eq!(
+        recipients,
+        ["a@qiye.example", "b@qiye.example", "c@qiye.example"]
+    );
 
     // Sending again e-mails nobody.
     let response = app
-        .post(&session, "/console/reports/questionnaire", &[("month", "2026-03")])
+        .post(
+            &session,
+            "/console/reports/questionnaire",
+            &[("month", "2026-03")],
+        )
         .await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let page = app.page(&session, &location).await;
-    assert!(page.contains("本次发送问卷 0 份，此前已发送 3 份（未重复发送）"), "{page}");
+    assert!(
+        page.contains("本次发送问卷 0 份，此前已发送 3 份（未重复发送）"),
+        "{page}"
+    );
     app.drain().await;
     assert_eq!(sink.questionnaires().len(), 3);
     assert!(d.contact_email.is_some());
@@ -786,7 +1065,12 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         .unwrap()
         .to_owned();
     let token = link.split("token=").nth(1).unwrap().to_owned();
-    let page = app.client.get(format!("{}{link}", app.base)).send().await.unwrap();
+    let page = app
+        .client
+        .get(format!("{}{link}", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains("企业发展、项目建设问题解决情况满意度评价表"));
@@ -794,7 +1078,10 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
     // A wrong token opens nothing.
     let wrong = app
         .client
-        .get(format!("{}/questionnaire/{}?token=abc", app.base, a.tracking_number))
+        .get(format!(
+            "{}/questionnaire/{}?token=abc",
+            app.base, a.tracking_number
+        ))
         .send()
         .await
         .unwrap();
@@ -842,7 +1129,11 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         .unwrap();
     let month = Period::containing_instant(ReportKind::Monthly, answered_at);
     let figures = figures(app.forms(), month, Utc::now()).await.unwrap();
-    let tax = figures.units.iter().find(|unit| unit.unit_id == "tax").unwrap();
+    let tax = figures
+        .units
+        .iter()
+        .find(|unit| unit.unit_id == "tax")
+        .unwrap();
     assert_eq!(tax.tally.questionnaire.denominator, 1);
     assert_eq!(tax.tally.questionnaire.label(), "0.0%");
     let report = app
@@ -851,7 +1142,13 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
             &format!("/console/reports/view?kind=monthly&period={month}"),
         )
         .await;
-    assert!(report.contains("本期共回收企业评价问卷（附件5） 1 份"), "{report}");
+    assert!(
+        report.contains("本期共回收企业评价问卷（附件5） 1 份"),
+        "{report}"
+    );
     let progress = app.page(&session, "/console/reports?month=2026-03").await;
-    assert!(progress.contains("<td data-label=\"已回收\">1</td>"), "{progress}");
+    assert!(
+        progress.contains("<td data-label=\"已回收\">1</td>"),
+        "{progress}"
+    );
 }

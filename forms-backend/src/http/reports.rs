@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::console::{ConsoleState, Staff, field, message_page, page_context};
 use super::tracking::{TokenQuery, presented_token, timeline_entry, unit_ref};
 use super::{
-    AppError, FormsState, check_csrf, error_page, form_pairs, issue_csrf, read_rating,
-    render_page, step_body, step_response, wants_html,
+    AppError, FormsState, check_csrf, error_page, form_pairs, issue_csrf, read_rating, render_page,
+    step_body, step_response, wants_html,
 };
 use crate::domain::AccessToken;
 use crate::reports::{
@@ -69,9 +69,14 @@ struct ReportQuery {
 }
 
 /// The kind and period asked for; without a period, the last one that is over.
-fn chosen(query: Result<Query<ReportQuery>, QueryRejection>, now: DateTime<Utc>) -> Result<Period, AppError> {
+fn chosen(
+    query: Result<Query<ReportQuery>, QueryRejection>,
+    now: DateTime<Utc>,
+) -> Result<Period, AppError> {
     let Ok(Query(query)) = query else {
-        return Err(AppError::BadRequest("报表参数无法识别，请重新选择".to_owned()));
+        return Err(AppError::BadRequest(
+            "报表参数无法识别，请重新选择".to_owned(),
+        ));
     };
     let kind = match query.kind.as_deref().map(str::trim) {
         None | Some("") => ReportKind::Monthly,
@@ -372,10 +377,9 @@ async fn questionnaire_page(
     context.insert("csrf_token", csrf.as_str());
     let mut response = render_page(forms, "questionnaire.html", &context, StatusCode::OK);
     issue_csrf(&mut response, &csrf);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -424,7 +428,10 @@ mod tests {
 
     #[test]
     fn download_names_are_percent_encoded_utf8() {
-        assert_eq!(encoded_file_name("月通报_2026-10.xlsx"), "%E6%9C%88%E9%80%9A%E6%8A%A5_2026-10.xlsx");
+        assert_eq!(
+            encoded_file_name("月通报_2026-10.xlsx"),
+            "%E6%9C%88%E9%80%9A%E6%8A%A5_2026-10.xlsx"
+        );
     }
 
     #[test]
@@ -439,9 +446,20 @@ mod tests {
             }))
         };
         assert_eq!(chosen(query("", ""), now).unwrap().to_string(), "2026-10");
-        assert_eq!(chosen(query("quarterly", ""), now).unwrap().to_string(), "2026-Q3");
-        assert_eq!(chosen(query("annual", ""), now).unwrap().to_string(), "2025");
-        assert_eq!(chosen(query("half-year", "2026-H1"), now).unwrap().to_string(), "2026-H1");
+        assert_eq!(
+            chosen(query("quarterly", ""), now).unwrap().to_string(),
+            "2026-Q3"
+        );
+        assert_eq!(
+            chosen(query("annual", ""), now).unwrap().to_string(),
+            "2025"
+        );
+        assert_eq!(
+            chosen(query("half-year", "2026-H1"), now)
+                .unwrap()
+                .to_string(),
+            "2026-H1"
+        );
         let refused = chosen(query("monthly", "2026-13"), now).unwrap_err();
         assert!(matches!(refused, AppError::BadRequest(message) if message.contains("1 到 12")));
         let refused = chosen(query("weekly", "2026-10"), now).unwrap_err();

@@ -109,7 +109,11 @@ pub fn city_of(forms: &Forms) -> String {
         .to_owned()
 }
 
-fn questionnaire_line(name: &str, group_label: &'static str, unit: &UnitFigures) -> QuestionnaireLine {
+fn questionnaire_line(
+    name: &str,
+    group_label: &'static str,
+    unit: &UnitFigures,
+) -> QuestionnaireLine {
     QuestionnaireLine {
         name: name.to_owned(),
         group_label,
@@ -132,10 +136,8 @@ impl Report {
         let mut groups = Vec::new();
         for group in UnitGroup::ALL {
             let units: Vec<&UnitFigures> = figures.group(group);
-            let rates_chart = charts::rates_chart(
-                &format!("{}响应率、解决率、满意率", group.label()),
-                &units,
-            )?;
+            let rates_chart =
+                charts::rates_chart(&format!("{}响应率、解决率、满意率", group.label()), &units)?;
             let bottom_two = if annual {
                 ranking::bottom_two(&figures.units, group)
                     .into_iter()
@@ -169,10 +171,7 @@ impl Report {
             .collect();
         carded.sort_by_key(|unit| std::cmp::Reverse(findings(unit)));
         let trend = figures.trend_points();
-        let trend_chart = charts::trend_chart(
-            &format!("近{}个月诉求量走势", trend.len()),
-            &trend,
-        )?;
+        let trend_chart = charts::trend_chart(&format!("近{}个月诉求量走势", trend.len()), &trend)?;
         let questionnaire = figures
             .units
             .iter()
@@ -253,7 +252,11 @@ pub fn style_hash() -> String {
 }
 
 /// Makes the report of `period` as of `now` (at the period's end once it is over).
-pub async fn make(forms: &Forms, period: Period, now: DateTime<Utc>) -> Result<Report, ReportError> {
+pub async fn make(
+    forms: &Forms,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Report, ReportError> {
     let figures = super::figures(forms, period, now).await?;
     Report::build(&city_of(forms), figures, now)
 }
@@ -264,7 +267,10 @@ mod tests {
 
     #[test]
     fn the_notes_state_the_weights_and_deductions_in_force() {
-        let score = NOTES.iter().find(|note| note.starts_with("综合得分")).unwrap();
+        let score = NOTES
+            .iter()
+            .find(|note| note.starts_with("综合得分"))
+            .unwrap();
         let expected = format!(
             "响应率×{}% + 按期办结率×{}% + 解决率×{}% + 满意率×{}%",
             ranking::WEIGHT_RESPONSE * 100.0,

@@ -12,8 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::ranking::UnitFigures;
 
 /// Chinese fonts first, in the order a Chinese government PC, a Mac and a Linux desktop have them.
-pub const FONT: &str =
-    "Microsoft YaHei, PingFang SC, Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei, SimHei, sans-serif";
+pub const FONT: &str = "Microsoft YaHei, PingFang SC, Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei, SimHei, sans-serif";
 /// Width in pixels: fits an A4 page's text width at print resolution.
 const WIDTH: u32 = 760;
 /// Height of one unit's row in the bar charts: 40 units still fit on one A4 page.
@@ -103,8 +102,11 @@ fn legend<DB: DrawingBackend>(
     let y = height as i32 - LEGEND_HEIGHT as i32 / 2;
     let mut x = (WIDTH as i32 - entries.len() as i32 * 110) / 2;
     for (name, colour) in entries {
-        root.draw(&Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()))
-            .map_err(failed)?;
+        root.draw(&Rectangle::new(
+            [(x, y - 6), (x + 14, y + 6)],
+            colour.filled(),
+        ))
+        .map_err(failed)?;
         root.draw(&Text::new(
             (*name).to_owned(),
             (x + 20, y),
@@ -118,6 +120,11 @@ fn legend<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+/// One rate of a unit (a bar of the rates chart).
+type RateOf = fn(&UnitFigures) -> Option<f64>;
+/// Where a unit's bar segment starts and ends (a kind of card in the cards chart).
+type SpanOf = fn(&UnitFigures) -> (u32, u32);
 
 /// The name of the unit whose row `y` is in (the first unit is the top row).
 fn unit_label(units: &[&UnitFigures], y: f64) -> String {
@@ -146,16 +153,22 @@ pub fn rates_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
     }
     let n = units.len();
     let height = 70 + ROW_HEIGHT * n as u32 + LEGEND_HEIGHT;
-    let series: [(&str, RGBColor, fn(&UnitFigures) -> Option<f64>); 3] = [
+    let series: [(&str, RGBColor, RateOf); 3] = [
         ("响应率", RESPONSE, |unit| unit.tally.response.rate()),
         ("解决率", RESOLUTION, |unit| unit.resolution.rate()),
-        ("满意率", SATISFACTION, |unit| unit.tally.satisfaction.rate()),
+        ("满意率", SATISFACTION, |unit| {
+            unit.tally.satisfaction.rate()
+        }),
     ];
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
-        legend(&root, &series.map(|(name, colour, _)| (name, colour)), height)?;
+        legend(
+            &root,
+            &series.map(|(name, colour, _)| (name, colour)),
+            height,
+        )?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))
             .margin(12)
@@ -248,7 +261,10 @@ pub fn trend_chart(title: &str, months: &[TrendPoint]) -> Result<String, ChartEr
             .draw()
             .map_err(failed)?;
         for (colour, value) in [
-            (INTAKE, (|month: &TrendPoint| month.intake) as fn(&TrendPoint) -> u32),
+            (
+                INTAKE,
+                (|month: &TrendPoint| month.intake) as fn(&TrendPoint) -> u32,
+            ),
             (DISPATCHED, |month: &TrendPoint| month.dispatched),
         ] {
             chart
@@ -295,7 +311,11 @@ pub fn cards_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
         root.fill(&WHITE).map_err(failed)?;
         legend(
             &root,
-            &[("黄牌", YELLOW_CARD), ("红牌", RED_CARD), ("约谈", INTERVIEW)],
+            &[
+                ("黄牌", YELLOW_CARD),
+                ("红牌", RED_CARD),
+                ("约谈", INTERVIEW),
+            ],
             height,
         )?;
         let mut chart = ChartBuilder::on(&root)
@@ -317,10 +337,13 @@ pub fn cards_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
             .label_style((FONT, 12))
             .draw()
             .map_err(failed)?;
-        let segments: [(RGBColor, fn(&UnitFigures) -> (u32, u32)); 3] = [
+        let segments: [(RGBColor, SpanOf); 3] = [
             (YELLOW_CARD, |unit| (0, unit.tally.yellow_cards)),
             (RED_CARD, |unit| {
-                (unit.tally.yellow_cards, unit.tally.yellow_cards + unit.tally.red_cards)
+                (
+                    unit.tally.yellow_cards,
+                    unit.tally.yellow_cards + unit.tally.red_cards,
+                )
             }),
             (INTERVIEW, |unit| {
                 let start = unit.tally.yellow_cards + unit.tally.red_cards;
@@ -362,9 +385,14 @@ mod tests {
             t.satisfaction = Ratio::new(1, 1);
         });
         let idle = unit("市统计局", |_| {});
-        let svg = rates_chart("市直部门三率", &[&tax, &idle]).unwrap().unwrap();
+        let svg = rates_chart("市直部门三率", &[&tax, &idle])
+            .unwrap()
+            .unwrap();
         assert!(svg.starts_with("<svg"), "{svg}");
-        assert!(svg.contains(">\n市税务局\n</text>") || svg.contains(">市税务局</text>"), "{svg}");
+        assert!(
+            svg.contains(">\n市税务局\n</text>") || svg.contains(">市税务局</text>"),
+            "{svg}"
+        );
         assert!(svg.contains("市直部门三率"));
         assert!(svg.contains("满意率"));
         assert!(svg.contains("font-family=\"Microsoft YaHei"));
@@ -390,7 +418,11 @@ mod tests {
         });
         let svg = cards_chart("亮牌情况", &[&carded]).unwrap().unwrap();
         assert!(svg.contains("洪绪镇") && svg.contains("红牌"));
-        assert!(cards_chart("亮牌情况", &[&unit("空", |_| {})]).unwrap().is_none());
+        assert!(
+            cards_chart("亮牌情况", &[&unit("空", |_| {})])
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(axis_top(0), 5);
         assert_eq!(axis_top(42_000), 50_000);
     }

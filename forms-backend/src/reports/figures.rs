@@ -368,7 +368,11 @@ pub fn tally(log: &FactLog, window: Window, working_days: &WorkingDays<'_>) -> F
             .position(|event| event.request_id != request_id)
             .map_or(events.len(), |length| start + length);
         let order = &events[start..end];
-        debug_assert!(order.windows(2).all(|pair| (pair[0].at, pair[0].id) <= (pair[1].at, pair[1].id)));
+        debug_assert!(
+            order
+                .windows(2)
+                .all(|pair| (pair[0].at, pair[0].id) <= (pair[1].at, pair[1].id))
+        );
         if fold_order(order, window, &waived, working_days, &mut tallies) {
             dispatched += 1;
         }
@@ -638,10 +642,8 @@ mod tests {
     }
 
     fn calendar() -> Calendar {
-        Calendar::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/calendar"),
-        )
-        .unwrap()
+        Calendar::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/calendar"))
+            .unwrap()
     }
 
     /// Builds an order's events in order, ids counting up.
@@ -767,13 +769,19 @@ mod tests {
         let mut history = History::new();
         history
             .order()
-            .dispatch("2026-03-02T09:00:00+08:00", "tax", "2026-03-09T23:59:59+08:00")
+            .dispatch(
+                "2026-03-02T09:00:00+08:00",
+                "tax",
+                "2026-03-09T23:59:59+08:00",
+            )
             .by("2026-03-02T10:00:00+08:00", FactKind::Accepted, "tax")
             .resolve("2026-03-04T16:00:00+08:00", "tax", true)
             .rate("2026-03-05T09:00:00+08:00", true);
-        history
-            .order()
-            .dispatch("2026-03-03T09:00:00+08:00", "tax", "2026-03-10T23:59:59+08:00");
+        history.order().dispatch(
+            "2026-03-03T09:00:00+08:00",
+            "tax",
+            "2026-03-10T23:59:59+08:00",
+        );
         history.card("2026-03-11T00:05:00+08:00", FactKind::YellowCard, "tax");
         history
             .by("2026-03-11T09:00:00+08:00", FactKind::Accepted, "tax")
@@ -781,7 +789,11 @@ mod tests {
             .rate("2026-03-12T15:00:00+08:00", true);
         history
             .order()
-            .dispatch("2026-03-04T09:00:00+08:00", "tax", "2026-03-11T23:59:59+08:00")
+            .dispatch(
+                "2026-03-04T09:00:00+08:00",
+                "tax",
+                "2026-03-11T23:59:59+08:00",
+            )
             .by("2026-03-04T11:00:00+08:00", FactKind::Accepted, "tax")
             .resolve("2026-03-09T09:00:00+08:00", "tax", true)
             .returned("2026-03-10T09:00:00+08:00", "2026-03-13T23:59:59+08:00")
@@ -789,7 +801,11 @@ mod tests {
             .rate("2026-03-13T09:00:00+08:00", true);
         history
             .order()
-            .dispatch("2026-03-23T09:00:00+08:00", "tax", "2026-03-30T23:59:59+08:00")
+            .dispatch(
+                "2026-03-23T09:00:00+08:00",
+                "tax",
+                "2026-03-30T23:59:59+08:00",
+            )
             .by("2026-03-24T09:00:00+08:00", FactKind::Accepted, "tax");
         history
     }
@@ -857,8 +873,16 @@ mod tests {
         let mut history = History::new();
         history
             .order()
-            .dispatch("2026-03-02T09:00:00+08:00", "tax", "2026-03-09T23:59:59+08:00")
-            .dispatch("2026-03-03T09:00:00+08:00", "power", "2026-03-10T23:59:59+08:00")
+            .dispatch(
+                "2026-03-02T09:00:00+08:00",
+                "tax",
+                "2026-03-09T23:59:59+08:00",
+            )
+            .dispatch(
+                "2026-03-03T09:00:00+08:00",
+                "power",
+                "2026-03-10T23:59:59+08:00",
+            )
             .by("2026-03-03T10:00:00+08:00", FactKind::Accepted, "power")
             .resolve("2026-03-05T10:00:00+08:00", "power", false);
         let folded = fold(&history, march());
@@ -883,7 +907,11 @@ mod tests {
         let mut history = History::new();
         history
             .order()
-            .dispatch("2026-03-02T09:00:00+08:00", "tax", "2026-03-09T23:59:59+08:00")
+            .dispatch(
+                "2026-03-02T09:00:00+08:00",
+                "tax",
+                "2026-03-09T23:59:59+08:00",
+            )
             .by("2026-03-03T09:00:00+08:00", FactKind::PlanSubmitted, "tax");
         history.push("2026-03-04T09:00:00+08:00", FactKind::PlanApproved, |e| {
             e.due_at = Some(at("2026-03-20T23:59:59+08:00"))
@@ -891,7 +919,11 @@ mod tests {
         history.resolve("2026-03-18T09:00:00+08:00", "tax", true);
         history
             .order()
-            .dispatch("2026-03-02T09:00:00+08:00", "hongxu", "2026-03-09T23:59:59+08:00")
+            .dispatch(
+                "2026-03-02T09:00:00+08:00",
+                "hongxu",
+                "2026-03-09T23:59:59+08:00",
+            )
             .by("2026-03-03T09:00:00+08:00", FactKind::Forwarded, "hongxu");
         let tallies = run(&history, march());
         assert_eq!(tallies["tax"].on_time, Ratio::new(1, 1));
@@ -905,9 +937,11 @@ mod tests {
     #[test]
     fn waived_cards_and_false_feedback_are_counted_for_the_unit_named() {
         let mut history = History::new();
-        history
-            .order()
-            .dispatch("2026-03-02T09:00:00+08:00", "tax", "2026-03-09T23:59:59+08:00");
+        history.order().dispatch(
+            "2026-03-02T09:00:00+08:00",
+            "tax",
+            "2026-03-09T23:59:59+08:00",
+        );
         let yellow = history.card("2026-03-10T00:05:00+08:00", FactKind::YellowCard, "tax");
         history.card("2026-03-16T00:05:00+08:00", FactKind::YellowCard, "tax");
         history.card("2026-03-16T00:05:00+08:00", FactKind::RedCard, "tax");
@@ -916,7 +950,9 @@ mod tests {
         });
         history.resolve("2026-03-18T09:00:00+08:00", "tax", true);
         let tax = history.unit("tax");
-        history.push("2026-03-19T09:00:00+08:00", FactKind::FalseFeedback, |e| e.unit = tax);
+        history.push("2026-03-19T09:00:00+08:00", FactKind::FalseFeedback, |e| {
+            e.unit = tax
+        });
         let tax = run(&history, march())["tax"];
         assert_eq!((tax.yellow_cards, tax.red_cards), (1, 1));
         assert_eq!(tax.false_feedback, 1);

@@ -84,7 +84,10 @@ pub struct Figures {
 impl Figures {
     /// The units of one group, in rank order.
     pub fn group(&self, group: UnitGroup) -> Vec<&UnitFigures> {
-        self.units.iter().filter(|unit| unit.group == group).collect()
+        self.units
+            .iter()
+            .filter(|unit| unit.group == group)
+            .collect()
     }
 
     /// The trend line as the charts draw it.
@@ -115,7 +118,9 @@ pub async fn figures(
     let as_of_day = as_of.with_timezone(&Shanghai).date_naive();
     let working_days = WorkingDays::new(
         &forms.calendar,
-        as_of_day.checked_sub_days(Days::new(800)).unwrap_or(as_of_day),
+        as_of_day
+            .checked_sub_days(Days::new(800))
+            .unwrap_or(as_of_day),
         as_of_day,
     );
     let window = Window {

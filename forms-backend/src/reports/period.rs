@@ -131,7 +131,9 @@ pub enum PeriodError {
     Half(String),
     #[error("年份应在 2000 到 2100 之间，“{0}”超出范围")]
     Year(String),
-    #[error("报表类型“{0}”无效，应为 monthly（月通报）、quarterly（季度测评）、half-year（半年排名）或 annual（年终总评）")]
+    #[error(
+        "报表类型“{0}”无效，应为 monthly（月通报）、quarterly（季度测评）、half-year（半年排名）或 annual（年终总评）"
+    )]
     UnknownKind(String),
 }
 
@@ -399,10 +401,13 @@ fn check_year(year: i32) -> Result<(), PeriodError> {
 /// 00:00 (+08:00) of `day` (China has no daylight saving time since 1991).
 pub fn shanghai_midnight(day: NaiveDate) -> DateTime<Utc> {
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    Shanghai.from_local_datetime(&midnight).single().map_or_else(
-        || Utc.from_utc_datetime(&midnight),
-        |at| at.with_timezone(&Utc),
-    )
+    Shanghai
+        .from_local_datetime(&midnight)
+        .single()
+        .map_or_else(
+            || Utc.from_utc_datetime(&midnight),
+            |at| at.with_timezone(&Utc),
+        )
 }
 
 #[cfg(test)]
@@ -448,10 +453,19 @@ mod tests {
             Period::parse_any("2026年3月").unwrap(),
             Period::month(2026, 3).unwrap()
         );
-        assert_eq!(Period::parse_any("２０２６－１０").unwrap().to_string(), "2026-10");
-        assert_eq!(Period::parse_any("2026年第三季度").unwrap().to_string(), "2026-Q3");
+        assert_eq!(
+            Period::parse_any("２０２６－１０").unwrap().to_string(),
+            "2026-10"
+        );
+        assert_eq!(
+            Period::parse_any("2026年第三季度").unwrap().to_string(),
+            "2026-Q3"
+        );
         assert_eq!(Period::parse_any("2026Q4").unwrap().to_string(), "2026-Q4");
-        assert_eq!(Period::parse_any("2026年上半年").unwrap().to_string(), "2026-H1");
+        assert_eq!(
+            Period::parse_any("2026年上半年").unwrap().to_string(),
+            "2026-H1"
+        );
         assert_eq!(Period::parse_any("2026年度").unwrap().to_string(), "2026");
         assert_eq!(Period::parse_any("2026-1").unwrap().to_string(), "2026-01");
     }
@@ -508,8 +522,11 @@ mod tests {
         let quarter = Period::parse_any("2026-Q1").unwrap();
         assert_eq!(quarter.previous().to_string(), "2025-Q4");
         assert_eq!(
-            Period::containing(ReportKind::Quarterly, NaiveDate::from_ymd_opt(2026, 8, 15).unwrap())
-                .to_string(),
+            Period::containing(
+                ReportKind::Quarterly,
+                NaiveDate::from_ymd_opt(2026, 8, 15).unwrap()
+            )
+            .to_string(),
             "2026-Q3"
         );
         // 23:30 on 31 October in UTC is already November in Shanghai.
@@ -521,8 +538,14 @@ mod tests {
             "half_year".parse::<ReportKind>().unwrap(),
             ReportKind::HalfYear
         );
-        assert_eq!("年终考核".parse::<ReportKind>().unwrap(), ReportKind::Annual);
-        assert_eq!("季度评价".parse::<ReportKind>().unwrap(), ReportKind::Quarterly);
+        assert_eq!(
+            "年终考核".parse::<ReportKind>().unwrap(),
+            ReportKind::Annual
+        );
+        assert_eq!(
+            "季度评价".parse::<ReportKind>().unwrap(),
+            ReportKind::Quarterly
+        );
         assert!("weekly".parse::<ReportKind>().is_err());
     }
 }

@@ -112,7 +112,10 @@ pub async fn send(
         let mail = forms
             .mail(
                 email,
-                format!("【满意度评价】请评价诉求 {} 的解决情况", row.tracking_number),
+                format!(
+                    "【满意度评价】请评价诉求 {} 的解决情况",
+                    row.tracking_number
+                ),
                 "email/questionnaire",
                 &context,
             )
@@ -188,7 +191,10 @@ pub async fn target(
         return Ok(None);
     };
     let hash = TokenHash::of_presented(token);
-    let link = forms.store.unit_for_token(row.id, hash.as_str(), now).await?;
+    let link = forms
+        .store
+        .unit_for_token(row.id, hash.as_str(), now)
+        .await?;
     Ok((link.as_deref() == Some(QUESTIONNAIRE_LINK)).then_some(row))
 }
 

@@ -208,13 +208,12 @@ pub fn rank(units: &mut Vec<UnitFigures>) {
             .iter()
             .filter(|(_, unit)| unit.group == group && unit.score.is_some())
             .count() as u32;
-        let mut place = 0;
         let mut previous: Option<(f64, u32)> = None;
-        for (_, unit) in positioned
-            .iter_mut()
-            .filter(|(_, unit)| unit.group == group && unit.score.is_some())
-        {
-            place += 1;
+        for (place, (_, unit)) in (1..).zip(
+            positioned
+                .iter_mut()
+                .filter(|(_, unit)| unit.group == group && unit.score.is_some()),
+        ) {
             let score = unit.score.unwrap_or_default();
             let rank = match previous {
                 Some((last, rank)) if last == score => rank,

@@ -9,7 +9,6 @@ use super::figures::Ratio;
 use super::ranking::UnitFigures;
 use super::{ReportError, ReportKind};
 
-
 fn failed(error: XlsxError) -> ReportError {
     ReportError::Workbook(error.to_string())
 }
@@ -36,7 +35,11 @@ impl Formats {
                 .set_bold()
                 .set_font_size(16)
                 .set_align(FormatAlign::Center),
-            header: cell.clone().set_bold().set_text_wrap().set_background_color(0xF1E4E3),
+            header: cell
+                .clone()
+                .set_bold()
+                .set_text_wrap()
+                .set_background_color(0xF1E4E3),
             text: cell.clone().set_align(FormatAlign::Left),
             count: cell.clone().set_num_format("0"),
             percent: cell.clone().set_num_format("0.0%"),
@@ -119,7 +122,12 @@ fn write_unit(
         sheet.write_number_with_format(row, col, f64::from(value), &formats.count)?;
     }
     write_ratio(sheet, row, 10, &tally.response, formats)?;
-    sheet.write_number_with_format(row, 11, f64::from(tally.on_time.denominator), &formats.count)?;
+    sheet.write_number_with_format(
+        row,
+        11,
+        f64::from(tally.on_time.denominator),
+        &formats.count,
+    )?;
     sheet.write_number_with_format(row, 12, f64::from(tally.on_time.numerator), &formats.count)?;
     write_ratio(sheet, row, 13, &tally.on_time, formats)?;
     write_ratio(sheet, row, 14, &unit.resolution, formats)?;
@@ -161,7 +169,11 @@ fn write_unit(
     Ok(())
 }
 
-fn summary_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> Result<(), XlsxError> {
+fn summary_sheet(
+    workbook: &mut Workbook,
+    report: &Report,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("汇总")?;
     sheet.set_column_width(0, 28)?;
@@ -219,7 +231,11 @@ fn summary_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) ->
     Ok(())
 }
 
-fn units_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> Result<(), XlsxError> {
+fn units_sheet(
+    workbook: &mut Workbook,
+    report: &Report,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("单位指标")?;
     sheet.set_landscape();
@@ -227,7 +243,16 @@ fn units_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> R
     for (col, name) in UNIT_COLUMNS.iter().enumerate() {
         let col = col as u16;
         sheet.write_string_with_format(0, col, *name, &formats.header)?;
-        sheet.set_column_width(col, if col == 2 { 34.0 } else if col == 0 { 22.0 } else { 9.5 })?;
+        sheet.set_column_width(
+            col,
+            if col == 2 {
+                34.0
+            } else if col == 0 {
+                22.0
+            } else {
+                9.5
+            },
+        )?;
     }
     sheet.set_freeze_panes(1, 3)?;
     let mut row = 1;
@@ -244,7 +269,11 @@ fn units_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> R
     Ok(())
 }
 
-fn trend_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> Result<(), XlsxError> {
+fn trend_sheet(
+    workbook: &mut Workbook,
+    report: &Report,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("月度趋势")?;
     for (col, name) in ["月份", "受理诉求", "即时答复", "派单"].iter().enumerate() {
@@ -261,7 +290,11 @@ fn trend_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> R
     Ok(())
 }
 
-fn bottom_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> Result<(), XlsxError> {
+fn bottom_sheet(
+    workbook: &mut Workbook,
+    report: &Report,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("后两位")?;
     sheet.set_column_width(0, 22)?;
@@ -274,7 +307,10 @@ fn bottom_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> 
         "年度测评后两位的镇街和市直部门向市政府写出书面检查（滕政办发〔2022〕1号 二（五）3）",
         &formats.text,
     )?;
-    for (col, name) in ["类别", "名次", "单位", "综合得分", "等次"].iter().enumerate() {
+    for (col, name) in ["类别", "名次", "单位", "综合得分", "等次"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string_with_format(1, col as u16, *name, &formats.header)?;
     }
     let mut row = 2;
@@ -288,7 +324,12 @@ fn bottom_sheet(workbook: &mut Workbook, report: &Report, formats: &Formats) -> 
                 &formats.count,
             )?;
             sheet.write_string_with_format(row, 2, &unit.name, &formats.text)?;
-            sheet.write_number_with_format(row, 3, unit.score.unwrap_or_default(), &formats.decimal)?;
+            sheet.write_number_with_format(
+                row,
+                3,
+                unit.score.unwrap_or_default(),
+                &formats.decimal,
+            )?;
             sheet.write_string_with_format(row, 4, unit.grade.unwrap_or("—"), &formats.count)?;
             row += 1;
         }

@@ -8,7 +8,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Change, RequestRow, Store, StoreError, from_text, requests_from, to_text};
+use super::cards::SupervisionEvent;
+use super::{
+    Change, RequestRow, Store, StoreError, event_from_row, from_text, requests_from, to_text,
+};
 use crate::reports::figures::{FOLD_KINDS, FactEvent, FactKind, FactLog};
 
 /// The kind of the event that records a questionnaire sent (问卷已发送), at most one per order.
@@ -78,13 +81,21 @@ fn instant(text: &str) -> Option<DateTime<Utc>> {
             [] => Some(0),
             [b'.', digits @ ..] if !digits.is_empty() && digits.len() <= 9 => {
                 let value = number(20..20 + digits.len())?;
-                Some(value * 10u32.pow(6u32.saturating_sub(digits.len() as u32)) / 10u32.pow((digits.len() as u32).saturating_sub(6)))
+                Some(
+                    value * 10u32.pow(6u32.saturating_sub(digits.len() as u32))
+                        / 10u32.pow((digits.len() as u32).saturating_sub(6)),
+                )
             }
             _ => None,
         };
         if let Some(micros) = micros {
-            let date = chrono::NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?;
-            let time = date.and_hms_micro_opt(number(11..13)?, number(14..16)?, number(17..19)?, micros)?;
+            let date = chrono::NaiveDate::from_ymd_opt(
+                number(0..4)? as i32,
+                number(5..7)?,
+                number(8..10)?,
+            )?;
+            let time =
+                date.and_hms_micro_opt(number(11..13)?, number(14..16)?, number(17..19)?, micros)?;
             return Some(time.and_utc());
         }
     }
@@ -252,11 +263,85 @@ impl Store {
                 tx.commit().await?;
                 Ok(Some(event_id))
             }
-            Err(StoreError::Database(sqlx::Error::Database(error))) if error.is_unique_violation() => {
+            Err(StoreError::Database(sqlx::Error::Database(error)))
+                if error.is_unique_violation() =>
+            {
                 Ok(None)
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// The card events (黄牌, 红牌, 约谈 and their waivers) of each unit since its last on-time report at or
+    /// before `now`: all that the unit's card state at `now` depends on (`sla::cards` rule 3: an on-time report —
+    /// a result reported at or before the order's deadline, on an order the unit leads — resets its sequence).
+    /// Units whose latest card is followed by an on-time report are green and bring no events.
+    ///
+    /// The leaders' dashboard reads this instead of every result report ever made.
+    pub async fn card_events_since_reset(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SupervisionEvent>, StoreError> {
+        let now_text = to_text(now);
+        let latest: Vec<(Option<String>, String)> = sqlx::query_as(
+            "SELECT json_extract(payload, '$.unit') AS unit, max(at) AS at FROM events
+              WHERE kind IN ('yellow_card', 'red_card', 'interview') AND at <= ?1 GROUP BY unit",
+        )
+        .bind(&now_text)
+        .fetch_all(&self.pool)
+        .await?;
+        // The unit's on-time reports: the first after its latest card, or else the last before it.
+        let on_time = |window: &str, order: &str| {
+            format!(
+                "SELECT e.at FROM events e JOIN requests q ON q.id = e.request_id
+                  WHERE e.kind = 'resolved' AND {window} AND q.lead_unit = ?2 AND e.at <= q.due_at
+                  ORDER BY e.at {order} LIMIT 1"
+            )
+        };
+        let after = on_time("e.at > ?1 AND e.at <= ?3", "ASC");
+        let before = on_time("e.at <= ?1", "DESC");
+        let mut events = Vec::new();
+        for (unit, latest_card) in latest {
+            let Some(unit) = unit else { continue };
+            let reset_after: Option<String> = sqlx::query_scalar(&after)
+                .bind(&latest_card)
+                .bind(&unit)
+                .bind(&now_text)
+                .fetch_optional(&self.pool)
+                .await?;
+            if reset_after.is_some() {
+                continue;
+            }
+            let reset: Option<String> = sqlx::query_scalar(&before)
+                .bind(&latest_card)
+                .bind(&unit)
+                .fetch_optional(&self.pool)
+                .await?;
+            let rows = sqlx::query(
+                "SELECT events.id, events.request_id, events.at, events.actor, events.kind, events.payload,
+                        requests.tracking_number, requests.lead_unit, requests.due_at
+                 FROM events JOIN requests ON requests.id = events.request_id
+                 WHERE events.kind IN ('yellow_card', 'red_card', 'interview', 'card_waived')
+                   AND events.at > ?1 AND events.at <= ?2 AND json_extract(events.payload, '$.unit') = ?3
+                 ORDER BY events.at, events.id",
+            )
+            .bind(reset.unwrap_or_default())
+            .bind(&now_text)
+            .bind(&unit)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                let due_at: Option<String> = row.try_get("due_at")?;
+                events.push(SupervisionEvent {
+                    request_id: row.try_get("request_id")?,
+                    tracking_number: row.try_get("tracking_number")?,
+                    lead_unit: row.try_get("lead_unit")?,
+                    due_at: due_at.as_deref().map(from_text),
+                    event: event_from_row(row)?,
+                });
+            }
+        }
+        Ok(events)
     }
 
     /// The questionnaire answer of an order, if it has one (its event's time and payload).
@@ -293,8 +378,13 @@ mod tests {
             "2026-10-09T15:59:59.123456789Z",
             "2026-10-09T23:59:59+08:00",
         ] {
-            let expected = DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
-            let expected = expected - chrono::Duration::nanoseconds(i64::from(expected.timestamp_subsec_nanos() % 1000));
+            let expected = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            let expected = expected
+                - chrono::Duration::nanoseconds(i64::from(
+                    expected.timestamp_subsec_nanos() % 1000,
+                ));
             assert_eq!(instant(text), Some(expected), "{text}");
         }
         assert_eq!(instant("2026-13-01T00:00:00Z"), None);
@@ -306,7 +396,10 @@ mod tests {
         let mut log = FactLog::default();
         let line = "7\u{1f}42\u{1f}2026-10-08T01:30:00.000000Z\u{1f}dispatched\u{1f}\u{1f}tax\u{1f}2026-10-15T15:59:59Z\u{1f}\u{1f}\u{1f}";
         let event = fact(&mut log, line).unwrap();
-        assert_eq!((event.request_id, event.id, event.kind), (7, 42, FactKind::Dispatched));
+        assert_eq!(
+            (event.request_id, event.id, event.kind),
+            (7, 42, FactKind::Dispatched)
+        );
         assert_eq!(event.unit, Some(0));
         assert_eq!(event.actor_unit, None);
         assert_eq!(event.due_at, instant("2026-10-15T15:59:59Z"));
@@ -314,6 +407,12 @@ mod tests {
         let event = fact(&mut log, line).unwrap();
         assert_eq!((event.actor_unit, event.yes), (Some(0), Some(true)));
         assert_eq!(log.units, ["tax"]);
-        assert!(fact(&mut log, "7\u{1f}44\u{1f}2026-10-09T01:30:00Z\u{1f}submitted").is_none());
+        assert!(
+            fact(
+                &mut log,
+                "7\u{1f}44\u{1f}2026-10-09T01:30:00Z\u{1f}submitted"
+            )
+            .is_none()
+        );
     }
 }
