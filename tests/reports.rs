@@ -465,7 +465,16 @@ async fn march(forms: &Forms) -> [RequestRow; 4] {
 }
 
 fn march_period() -> Period {
-    Period::parse(ReportKind::Monthly, "2026-03").unwrap()
+    monthly("2026-03")
+}
+
+fn monthly(text: &str) -> Period {
+    Period::parse(ReportKind::Monthly, text).unwrap()
+}
+
+/// The figures of a period now (the period being over, as at its end).
+async fn figures_of(forms: &Forms, period: Period) -> qihu_forms::reports::Figures {
+    figures(forms, period, Utc::now()).await.unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -480,7 +489,7 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     let [_, _, _, town_order] = march(forms).await;
 
     // Act
-    let month = figures(forms, march_period(), Utc::now()).await.unwrap();
+    let month = figures_of(forms, march_period()).await;
 
     // Assert
     assert!(month.complete);
@@ -524,17 +533,9 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     assert_eq!(month.trend.last().unwrap().intake, 4);
 
     // Reproducible: February is empty; April sees the town's order still overdue, nothing else.
-    let february = figures(forms, march_period().previous(), Utc::now())
-        .await
-        .unwrap();
+    let february = figures_of(forms, march_period().previous()).await;
     assert_eq!(february.city.tally, Default::default());
-    let april = figures(
-        forms,
-        Period::parse(ReportKind::Monthly, "2026-04").unwrap(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let april = figures_of(forms, monthly("2026-04")).await;
     assert_eq!(april.city.tally.overdue, 1);
     assert_eq!(april.city.tally.received, 0);
     // Mid-March, before the town's deadline, nothing was overdue yet.
@@ -553,23 +554,11 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
         "2026-05-06T10:00:00+08:00",
     )
     .await;
-    let april_again = figures(
-        forms,
-        Period::parse(ReportKind::Monthly, "2026-04").unwrap(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let april_again = figures_of(forms, monthly("2026-04")).await;
     assert_eq!(april_again.city.tally, april.city.tally);
-    let march_again = figures(forms, march_period(), Utc::now()).await.unwrap();
+    let march_again = figures_of(forms, march_period()).await;
     assert_eq!(march_again.city.tally, month.city.tally);
-    let may = figures(
-        forms,
-        Period::parse(ReportKind::Monthly, "2026-05").unwrap(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let may = figures_of(forms, monthly("2026-05")).await;
     let town = may
         .units
         .iter()

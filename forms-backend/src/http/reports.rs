@@ -88,6 +88,16 @@ fn chosen(
     }
 }
 
+/// The report of the kind and period asked for.
+async fn chosen_report(
+    forms: &Forms,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+    now: DateTime<Utc>,
+) -> Result<bulletin::Report, AppError> {
+    let period = chosen(query, now)?;
+    Ok(bulletin::make(forms, period, now).await?)
+}
+
 /// A quick link of the reports page.
 #[derive(Debug, Serialize)]
 struct Shortcut {
@@ -180,8 +190,7 @@ async fn view(
     let forms = state.forms();
     let now = Utc::now();
     let result = async {
-        let period = chosen(query, now)?;
-        let report = bulletin::make(forms, period, now).await?;
+        let report = chosen_report(forms, query, now).await?;
         Ok::<_, AppError>(bulletin::render_html(forms, &report)?)
     }
     .await;
@@ -224,8 +233,7 @@ async fn download(
     let forms = state.forms();
     let now = Utc::now();
     let result = async {
-        let period = chosen(query, now)?;
-        let report = bulletin::make(forms, period, now).await?;
+        let report = chosen_report(forms, query, now).await?;
         let bytes = workbook::write(&report)?;
         Ok::<_, AppError>((report, bytes))
     }

@@ -123,8 +123,8 @@ fn legend<DB: DrawingBackend>(
 
 /// One rate of a unit (a bar of the rates chart).
 type RateOf = fn(&UnitFigures) -> Option<f64>;
-/// Where a unit's bar segment starts and ends (a kind of card in the cards chart).
-type SpanOf = fn(&UnitFigures) -> (u32, u32);
+/// A count of a unit (a kind of card in the cards chart).
+type CountOf = fn(&UnitFigures) -> u32;
 
 /// The name of the unit whose row `y` is in (the first unit is the top row).
 fn unit_label(units: &[&UnitFigures], y: f64) -> String {
@@ -134,6 +134,54 @@ fn unit_label(units: &[&UnitFigures], y: f64) -> String {
         .and_then(|index| units.get(index))
         .map(|unit| unit.short_name.clone())
         .unwrap_or_default()
+}
+
+/// A horizontal bar chart with one row per unit, the first unit at the top: the x axis `x_axis` labelled by
+/// `x_label`, the legend `entries` under it, and the bars `bars` gives for each unit (by its row from the top).
+fn unit_bars(
+    title: &str,
+    units: &[&UnitFigures],
+    entries: &[(&str, RGBColor)],
+    x_axis: Ticks,
+    x_label: &dyn Fn(&f64) -> String,
+    bars: &dyn Fn(usize, &UnitFigures) -> Vec<Rectangle<(f64, f64)>>,
+) -> Result<String, ChartError> {
+    let n = units.len();
+    let height = 70 + ROW_HEIGHT * n as u32 + LEGEND_HEIGHT;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        legend(&root, entries, height)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .margin_bottom(LEGEND_HEIGHT)
+            .x_label_area_size(28)
+            .y_label_area_size(150)
+            .build_cartesian_2d(x_axis, Ticks::rows(n))
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .x_label_formatter(x_label)
+            .y_label_formatter(&|y| unit_label(units, *y))
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series(
+                units
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(index, unit)| bars(n - 1 - index, unit)),
+            )
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
 }
 
 /// 响应率、解决率、满意率 per unit (grouped horizontal bars, 0–100%). Units without any of the three rates are
@@ -151,8 +199,6 @@ pub fn rates_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
     if units.is_empty() {
         return Ok(None);
     }
-    let n = units.len();
-    let height = 70 + ROW_HEIGHT * n as u32 + LEGEND_HEIGHT;
     let series: [(&str, RGBColor, RateOf); 3] = [
         ("响应率", RESPONSE, |unit| unit.tally.response.rate()),
         ("解决率", RESOLUTION, |unit| unit.resolution.rate()),
@@ -160,48 +206,30 @@ pub fn rates_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
             unit.tally.satisfaction.rate()
         }),
     ];
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        legend(
-            &root,
-            &series.map(|(name, colour, _)| (name, colour)),
-            height,
-        )?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 18))
-            .margin(12)
-            .margin_bottom(LEGEND_HEIGHT)
-            .x_label_area_size(28)
-            .y_label_area_size(150)
-            .build_cartesian_2d(0f64..100f64, Ticks::rows(n))
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .x_labels(11)
-            .x_label_formatter(&|x| format!("{x:.0}%"))
-            .y_label_formatter(&|y| unit_label(&units, *y))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(failed)?;
-        for (slot, (_, colour, rate)) in series.iter().enumerate() {
-            chart
-                .draw_series(units.iter().enumerate().filter_map(|(index, unit)| {
+    let svg = unit_bars(
+        title,
+        &units,
+        &series.map(|(name, colour, _)| (name, colour)),
+        Ticks {
+            range: 0.0..100.0,
+            ticks: (0..=10).map(|tenth| f64::from(tenth) * 10.0).collect(),
+        },
+        &|x| format!("{x:.0}%"),
+        &|row, unit| {
+            series
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, (_, colour, rate))| {
                     let percent = rate(unit)? * 100.0;
-                    let top = (n - 1 - index) as f64 + 0.85 - slot as f64 * 0.24;
+                    let top = row as f64 + 0.85 - slot as f64 * 0.24;
                     Some(Rectangle::new(
                         [(0.0, top - 0.22), (percent.max(0.4), top)],
                         colour.filled(),
                     ))
-                }))
-                .map_err(failed)?;
-        }
-        root.present().map_err(failed)?;
-    }
+                })
+                .collect()
+        },
+    )?;
     Ok(Some(svg))
 }
 
@@ -301,68 +329,43 @@ pub fn cards_chart(title: &str, units: &[&UnitFigures]) -> Result<Option<String>
     // Stable: equal totals keep the given order (group, then rank).
     units.sort_by_key(|unit| std::cmp::Reverse(total(unit)));
     units.truncate(CARDS_CHART_UNITS);
-    let n = units.len();
-    let max = units.iter().map(|unit| total(unit)).max().unwrap_or(1);
-    let top = max + 1;
-    let height = 70 + ROW_HEIGHT * n as u32 + LEGEND_HEIGHT;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        legend(
-            &root,
-            &[
-                ("黄牌", YELLOW_CARD),
-                ("红牌", RED_CARD),
-                ("约谈", INTERVIEW),
-            ],
-            height,
-        )?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 18))
-            .margin(12)
-            .margin_bottom(LEGEND_HEIGHT)
-            .x_label_area_size(28)
-            .y_label_area_size(150)
-            .build_cartesian_2d(0u32..top, Ticks::rows(n))
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .x_labels((top as usize + 1).min(12))
-            .x_label_formatter(&|x| x.to_string())
-            .y_label_formatter(&|y| unit_label(&units, *y))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(failed)?;
-        let segments: [(RGBColor, SpanOf); 3] = [
-            (YELLOW_CARD, |unit| (0, unit.tally.yellow_cards)),
-            (RED_CARD, |unit| {
-                (
-                    unit.tally.yellow_cards,
-                    unit.tally.yellow_cards + unit.tally.red_cards,
-                )
-            }),
-            (INTERVIEW, |unit| {
-                let start = unit.tally.yellow_cards + unit.tally.red_cards;
-                (start, start + unit.tally.interviews)
-            }),
-        ];
-        for (colour, span) in segments {
-            chart
-                .draw_series(units.iter().enumerate().filter_map(|(index, unit)| {
-                    let (start, end) = span(unit);
-                    let row = (n - 1 - index) as f64;
-                    (end > start).then(|| {
-                        Rectangle::new([(start, row + 0.2), (end, row + 0.8)], colour.filled())
-                    })
-                }))
-                .map_err(failed)?;
-        }
-        root.present().map_err(failed)?;
-    }
+    let top = units.iter().map(|unit| total(unit)).max().unwrap_or(1) + 1;
+    let step = top.div_ceil(10).max(1);
+    let segments: [(&str, RGBColor, CountOf); 3] = [
+        ("黄牌", YELLOW_CARD, |unit| unit.tally.yellow_cards),
+        ("红牌", RED_CARD, |unit| unit.tally.red_cards),
+        ("约谈", INTERVIEW, |unit| unit.tally.interviews),
+    ];
+    let svg = unit_bars(
+        title,
+        &units,
+        &segments.map(|(name, colour, _)| (name, colour)),
+        Ticks {
+            range: 0.0..f64::from(top),
+            ticks: (0..=top).step_by(step as usize).map(f64::from).collect(),
+        },
+        &|x| format!("{x:.0}"),
+        &|row, unit| {
+            let mut start = 0;
+            segments
+                .iter()
+                .filter_map(|(_, colour, count)| {
+                    let end = start + count(unit);
+                    let bar = (end > start).then(|| {
+                        Rectangle::new(
+                            [
+                                (f64::from(start), row as f64 + 0.2),
+                                (f64::from(end), row as f64 + 0.8),
+                            ],
+                            colour.filled(),
+                        )
+                    });
+                    start = end;
+                    bar
+                })
+                .collect()
+        },
+    )?;
     Ok(Some(svg))
 }
 
