@@ -816,21 +816,18 @@ async fn qihu_report_writes_the_page_and_the_workbook_and_refuses_wrong_periods(
             .output()
             .unwrap()
     };
+    let succeeds = |args: &[&str]| {
+        let output = run(args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
     let html = app.dir.path().join("月通报.html");
-    let output = run(&[
-        "report",
-        "monthly",
-        "--period",
-        "2026-03",
-        "-o",
-        html.to_str().unwrap(),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let printed = String::from_utf8_lossy(&output.stdout);
+    let html_path = html.to_str().unwrap();
+    let printed = succeeds(&["report", "monthly", "--period", "2026-03", "-o", html_path]);
     assert!(
         printed.contains("已生成滕州市企业诉求“接诉即办”工作月通报（2026年3月）"),
         "{printed}"
@@ -840,7 +837,7 @@ async fn qihu_report_writes_the_page_and_the_workbook_and_refuses_wrong_periods(
     assert!(page.contains("国家税务总局滕州市税务局") && page.contains("<svg"));
 
     let xlsx = app.dir.path().join("q1.xlsx");
-    let output = run(&[
+    succeeds(&[
         "report",
         "quarterly",
         "--period",
@@ -848,22 +845,10 @@ async fn qihu_report_writes_the_page_and_the_workbook_and_refuses_wrong_periods(
         "-o",
         xlsx.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let bytes = std::fs::read(&xlsx).unwrap();
     assert_eq!(&bytes[..2], b"PK", "an xlsx file is a zip archive");
 
-    let output = run(&[
-        "report",
-        "monthly",
-        "--period",
-        "2026-Q3",
-        "-o",
-        html.to_str().unwrap(),
-    ]);
+    let output = run(&["report", "monthly", "--period", "2026-Q3", "-o", html_path]);
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -877,7 +862,7 @@ async fn qihu_report_writes_the_page_and_the_workbook_and_refuses_wrong_periods(
         "--period",
         "2026-H3",
         "-o",
-        html.to_str().unwrap(),
+        html_path,
     ]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("H1（上半年）或 H2（下半年）"));
 }

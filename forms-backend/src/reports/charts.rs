@@ -123,6 +123,8 @@ fn legend<DB: DrawingBackend>(
 
 /// One rate of a unit (a bar of the rates chart).
 type RateOf = fn(&UnitFigures) -> Option<f64>;
+/// The bars of a unit, given its row counted from the bottom.
+type BarsOf<'a> = dyn Fn(usize, &UnitFigures) -> Vec<Rectangle<(f64, f64)>> + 'a;
 /// A count of a unit (a kind of card in the cards chart).
 type CountOf = fn(&UnitFigures) -> u32;
 
@@ -144,7 +146,7 @@ fn unit_bars(
     entries: &[(&str, RGBColor)],
     x_axis: Ticks,
     x_label: &dyn Fn(&f64) -> String,
-    bars: &dyn Fn(usize, &UnitFigures) -> Vec<Rectangle<(f64, f64)>>,
+    bars: &BarsOf<'_>,
 ) -> Result<String, ChartError> {
     let n = units.len();
     let height = 70 + ROW_HEIGHT * n as u32 + LEGEND_HEIGHT;
