@@ -48,6 +48,49 @@ pub enum Command {
     Export(ExportArgs),
     /// 导入镇街、开发区报送的问题台账（附件2）
     Import(ImportArgs),
+    /// 生成月通报、季度测评、半年排名或年终总评（可打印的 HTML 或 Excel）
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// 报表类型：monthly（月通报）、quarterly（季度测评）、half-year（半年排名）、annual（年终总评）
+    #[arg(value_enum)]
+    pub kind: ReportKindArg,
+    /// 统计期间：月 2026-10、季度 2026-Q3、半年 2026-H2、年度 2026（默认上一个已结束的期间）
+    #[arg(long, value_name = "PERIOD")]
+    pub period: Option<String>,
+    /// 输出格式（默认按文件扩展名：.xlsx 为 Excel，其余为 HTML）
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormatArg>,
+    /// 输出文件
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// 按哪一时刻统计（RFC 3339；默认现在；期间已结束时统计到期末）
+    #[arg(long, value_name = "INSTANT")]
+    pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// 报表类型 (the four reports of notice §二(五)2), as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKindArg {
+    /// 月通报
+    Monthly,
+    /// 季度测评
+    Quarterly,
+    /// 半年排名
+    HalfYear,
+    /// 年终总评
+    Annual,
+}
+
+/// 报表格式
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    /// 可打印的网页（A4）
+    Html,
+    /// Excel 工作簿
+    Xlsx,
 }
 
 #[derive(Debug, Args)]

@@ -12,8 +12,8 @@ use chrono_tz::Asia::Shanghai;
 use crate::build::{self, BuildError, BuildOptions};
 use crate::cli::{
     AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, ExportArgs, FormatArg,
-    GenCorpusArgs, ImportArgs, RoleArg, SearchArgs, TableArg, TickArgs, UserAddArgs, UserArgs,
-    UserCommand,
+    GenCorpusArgs, ImportArgs, ReportArgs, ReportFormatArg, ReportKindArg, RoleArg, SearchArgs,
+    TableArg, TickArgs, UserAddArgs, UserArgs, UserCommand,
 };
 use crate::config::Settings;
 use crate::policy::{self, Diagnostic};
@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tick(args) => tick(settings, args),
         Command::Export(args) => export(settings, args),
         Command::Import(args) => import(settings, args),
+        Command::Report(args) => report(settings, args),
     }
 }
 
@@ -565,5 +566,75 @@ fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<ExitCode> {
             report.problems.len()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `qihu report`: one of the four reports (notice §二(五)2) of the configured database, as a printable HTML page or
+/// an Excel workbook.
+fn report(settings: Settings, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    use qihu_forms::reports::{Period, ReportKind, bulletin, workbook};
+    let kind = match args.kind {
+        ReportKindArg::Monthly => ReportKind::Monthly,
+        ReportKindArg::Quarterly => ReportKind::Quarterly,
+        ReportKindArg::HalfYear => ReportKind::HalfYear,
+        ReportKindArg::Annual => ReportKind::Annual,
+    };
+    let now = args.now.map_or_else(Utc::now, |at| at.with_timezone(&Utc));
+    let period = match args.period.as_deref() {
+        Some(text) => Period::parse(kind, text)?,
+        None => Period::containing_instant(kind, now).previous(),
+    };
+    let format = args.format.unwrap_or_else(|| {
+        let xlsx = args
+            .output
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("xlsx"));
+        if xlsx {
+            ReportFormatArg::Xlsx
+        } else {
+            ReportFormatArg::Html
+        }
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")?;
+    let (report, bytes) = runtime.block_on(async {
+        let app = crate::serve::App::open(settings).await?;
+        let forms = &app.forms.forms;
+        let report = bulletin::make(forms, period, now).await?;
+        let bytes = match format {
+            ReportFormatArg::Html => bulletin::render_html(forms, &report)?.into_bytes(),
+            ReportFormatArg::Xlsx => workbook::write(&report)?,
+        };
+        anyhow::Ok((report, bytes))
+    })?;
+    std::fs::write(&args.output, bytes).with_context(|| {
+        format!(
+            "写入报表文件 {} 失败，请检查目录是否存在、是否可写",
+            args.output.display()
+        )
+    })?;
+    let city = &report.figures.city;
+    println!(
+        "已生成{}（{}）：{}",
+        report.title,
+        report.period_label,
+        args.output.display()
+    );
+    println!(
+        "  受理诉求 {} 件，派单 {} 件；响应率 {}，解决率 {}，满意率 {}；统计截止 {}{}",
+        report.figures.intake,
+        report.figures.dispatched,
+        city.tally.response.label(),
+        city.resolution.label(),
+        city.tally.satisfaction.label(),
+        report.as_of_label,
+        if report.complete {
+            ""
+        } else {
+            "（本期尚未结束）"
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -123,6 +123,7 @@ pub fn router(app: Arc<FormsState>) -> Router {
         .route("/console/units", get(supervision::units_page))
         .route("/console/knowledge-gaps", get(knowledge_gaps_page))
         .merge(super::ledger::routes())
+        .merge(super::reports::console_routes())
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -270,7 +271,7 @@ fn set_cookie(response: &mut Response, value: &str) {
     }
 }
 
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(key, _)| key == name)

@@ -5,6 +5,7 @@ mod console;
 mod intake;
 mod ledger;
 mod limiter;
+mod reports;
 mod tracking;
 mod unit;
 
@@ -42,6 +43,7 @@ pub fn router(state: Arc<FormsState>) -> Router {
         .merge(intake::routes())
         .merge(tracking::routes())
         .merge(unit::routes(state.intake.max_upload_bytes))
+        .merge(reports::routes())
         .with_state(Arc::clone(&state))
         .merge(console::router(state))
 }

@@ -158,6 +158,19 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
             text("committed_date").map(|date| format!("办结时限改为 {date}")),
         ),
         "false_feedback" => ("推进中心回访：企业反映承办单位未与其联系".to_owned(), None),
+        "questionnaire_sent" => ("推进中心已发送满意度评价问卷".to_owned(), None),
+        "questionnaire" => (
+            format!(
+                "企业填写评价问卷：{}",
+                event.payload["rating"]["rating_label"]
+                    .as_str()
+                    .unwrap_or_default()
+            ),
+            event.payload["rating"]["comment"]
+                .as_str()
+                .filter(|comment| !comment.is_empty())
+                .map(|comment| format!("意见建议：{comment}")),
+        ),
         "rated" | "returned" => {
             let rating = event.payload.get("rating");
             let level = rating

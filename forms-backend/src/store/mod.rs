@@ -16,6 +16,7 @@ use sqlx::{Row, SqlitePool};
 
 pub mod cards;
 pub mod ledger;
+pub mod reports;
 pub mod verification;
 
 /// The database failed; the details are for the log, never for users.
