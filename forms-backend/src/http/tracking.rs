@@ -228,6 +228,7 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
             None,
         ),
         "card_waived" => ("推进中心决定免于亮牌".to_owned(), None),
+        "deadline_reminder" => ("办理期限将至，平台已提醒承办单位按期反馈".to_owned(), None),
         "forwarded" => (
             format!(
                 "{}报推进中心（本级不能解决）",

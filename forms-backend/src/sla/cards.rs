@@ -37,7 +37,8 @@
 //!
 //! R. **Reminder** (到期提醒, [`remind`]): each pass first e-mails the lead unit's handlers about every open
 //!    order due by the end of the next working day (so, one working day before the deadline), once per
-//!    deadline: a `deadline_reminder` event with the `due_at` it was sent for.
+//!    deadline: one `deadline_reminder` event per unit and pass listing each order with the `due_at` it was
+//!    reminded of.
 //!
 //! Escalations are re-derived on every pass, so a pass interrupted between a yellow and its red card
 //! completes the red card on the next pass.
@@ -178,9 +179,14 @@ pub fn unit_standing(events: &[SupervisionEvent], unit: &str, now: DateTime<Utc>
         yellow_in_row: Vec::new(),
         red_in_row: Vec::new(),
     };
+    // Only the unit's own cards and result reports (waivers are in `waived`).
     let mut ordered: Vec<&SupervisionEvent> = events
         .iter()
         .filter(|event| event.event.at <= now)
+        .filter(|event| match event.event.kind.as_str() {
+            "resolved" => event.lead_unit.as_deref() == Some(unit),
+            _ => card_unit(event) == Some(unit),
+        })
         .collect();
     ordered.sort_by_key(|event| (event.event.at, event.event.id));
     for event in ordered {
@@ -488,15 +494,23 @@ pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, 
     static PASS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _pass = PASS.lock().await;
     let store: &Store = &forms.store;
+    // Reminders concern orders not yet due, cards orders past due: the reads run side by side.
+    let (reminders, overdue, fresh) = tokio::try_join!(
+        remind(forms, now),
+        async { Ok::<_, WorkflowError>(store.overdue_count(now).await?) },
+        async {
+            Ok::<_, WorkflowError>(
+                store
+                    .overdue_without(CardKind::YellowCard.code(), now)
+                    .await?,
+            )
+        },
+    )?;
     let mut report = PassReport {
-        reminders: remind(forms, now).await?,
-        overdue: usize::try_from(store.overdue_count(now).await?).unwrap_or_default(),
+        reminders,
+        overdue: usize::try_from(overdue).unwrap_or_default(),
         ..PassReport::default()
     };
-
-    let fresh = store
-        .overdue_without(CardKind::YellowCard.code(), now)
-        .await?;
     let mut yellow = Vec::with_capacity(fresh.len());
     let mut carded = Vec::with_capacity(fresh.len());
     for order in &fresh {
@@ -542,12 +556,17 @@ pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, 
         .filter(|event| CardKind::of(&event.event.kind).is_some())
         .filter_map(|event| card_unit(event).map(str::to_owned))
         .collect();
-    for unit in units {
-        // Each escalation consumes the cards it was issued for, so this ends.
-        while let Some((kind, cards)) = escalation_due(&unit_standing(&events, &unit, now)) {
-            let Some(last) = cards.last() else { break };
+    // Each escalation consumes the cards it was issued for: a unit needs at most a red card and then an interview.
+    // Escalations are decided for every unit, written in one batch, and decided again (bounded, to be safe).
+    for _round in 0..3 {
+        let mut round = Vec::new();
+        for unit in &units {
+            let Some((kind, cards)) = escalation_due(&unit_standing(&events, unit, now)) else {
+                continue;
+            };
+            let Some(last) = cards.last() else { continue };
             let Some(order) = store.request_by_id(last.request_id).await? else {
-                break;
+                continue;
             };
             let (rule, what) = match kind {
                 CardKind::RedCard => (RED_RULE, "黄牌"),
@@ -570,18 +589,28 @@ pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, 
             let change = card_change(
                 forms,
                 &order,
-                &unit,
+                unit,
                 kind,
                 rule,
                 &evidence,
                 json!({ "orders": orders, "cards": card_ids }),
                 &orders,
             )?;
-            let event_id = store.record(order.id, &change, now).await?;
+            round.push((order, unit.clone(), kind, evidence, change));
+        }
+        if round.is_empty() {
+            break;
+        }
+        let changes: Vec<(i64, Change)> = round
+            .iter()
+            .map(|(order, _, _, _, change)| (order.id, change.clone()))
+            .collect();
+        let ids = record_batched(store, &changes, now).await?;
+        for ((order, unit, kind, evidence, change), event_id) in round.into_iter().zip(ids) {
             events.push(as_supervision_event(&order, event_id, &change, now));
             report.issued.push(IssuedCard {
                 kind,
-                unit: unit.clone(),
+                unit,
                 tracking_number: order.tracking_number.clone(),
                 event_id,
                 evidence,
@@ -593,45 +622,66 @@ pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, 
 }
 
 /// Rule R (到期提醒): one working day before a deadline the lead unit's handlers get a reminder — every open
-/// order due by the end of the next working day after `now` that has no reminder for its current deadline
-/// yet. Once per deadline (a rework or an approved plan brings a new one). A unit gets one e-mail per pass
-/// listing all its orders due (attached to the first order's reminder event). Returns how many orders were
-/// reminded.
+/// order due by the end of the next working day after `now` that has not been reminded of its current deadline
+/// yet. Once per deadline (a rework or an approved plan brings a new one). A unit gets one e-mail per pass listing
+/// all its orders due, recorded as one `deadline_reminder` event (on the first of them) whose payload lists every
+/// order with the deadline it was reminded of. Returns how many orders were reminded.
 pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
     // Mechanism: a reminder one working day before the deadline (issue 5, "Limits on the order").
     let until = forms.calendar.due(now, 1);
-    let orders = forms
+    // A reminder for a deadline still ahead was sent at most one working day (plus the longest holiday) ago.
+    let reminded: BTreeSet<(i64, DateTime<Utc>)> = forms
         .store
-        .due_between_without(REMINDER_KIND, now, until)
-        .await?;
+        .listed_orders_since(
+            REMINDER_KIND,
+            now - chrono::Duration::days(REMINDER_LOOKBACK_DAYS),
+        )
+        .await?
+        .into_iter()
+        .collect();
+    let orders = forms.store.due_between(now, until).await?;
     let mut by_unit: BTreeMap<&str, Vec<&RequestRow>> = BTreeMap::new();
     for order in &orders {
-        if let (Some(unit), Some(_)) = (order.lead_unit.as_deref(), order.due_at) {
+        if let (Some(unit), Some(due)) = (order.lead_unit.as_deref(), order.due_at)
+            && !reminded.contains(&(order.id, due))
+        {
             by_unit.entry(unit).or_default().push(order);
         }
     }
-    let mut changes = Vec::with_capacity(orders.len());
+    let mut changes = Vec::with_capacity(by_unit.len());
+    let mut count = 0;
     for (unit_id, orders) in by_unit {
-        let mut mails = match forms.directory.unit(unit_id) {
+        let Some(first) = orders.first() else {
+            continue;
+        };
+        let mails = match forms.directory.unit(unit_id) {
             Some(unit) => reminder_mails(forms, &orders, unit)?,
             None => Vec::new(),
         };
-        for order in orders {
-            changes.push((
-                order.id,
-                Change {
-                    actor: ACTOR.to_owned(),
-                    kind: REMINDER_KIND.to_owned(),
-                    payload: json!({ "unit": unit_id, "due_at": order.due_at }),
-                    mails: std::mem::take(&mut mails),
-                    ..Change::default()
-                },
-            ));
-        }
+        let listed: Vec<serde_json::Value> = orders
+            .iter()
+            .map(|order| {
+                json!({ "id": order.id, "tracking_number": order.tracking_number, "due_at": order.due_at })
+            })
+            .collect();
+        count += orders.len();
+        changes.push((
+            first.id,
+            Change {
+                actor: ACTOR.to_owned(),
+                kind: REMINDER_KIND.to_owned(),
+                payload: json!({ "unit": unit_id, "orders": listed }),
+                mails,
+                ..Change::default()
+            },
+        ));
     }
     record_batched(&forms.store, &changes, now).await?;
-    Ok(changes.len())
+    Ok(count)
 }
+
+/// How far back a pass looks for reminders already sent (longer than any holiday plus a working day).
+const REMINDER_LOOKBACK_DAYS: i64 = 31;
 
 /// The event kind of a deadline reminder.
 pub const REMINDER_KIND: &str = "deadline_reminder";

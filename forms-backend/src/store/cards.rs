@@ -3,8 +3,9 @@
 //! [`Store::record_many`] like every other event.
 //!
 //! The pass must stay fast with a million open orders: open orders are found through the partial index
-//! `requests_open_due`, events by kind through `events_kind_at`, and "already carded for this deadline" is
-//! answered by the database (`NOT EXISTS`) instead of loading every card.
+//! `requests_open_due`, events by kind through `events_kind_at`, "already carded for this deadline" is
+//! answered by the database (`NOT EXISTS`) instead of loading every card, and the reminders already sent are read
+//! from the few recent reminder events (one per unit and pass).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -63,34 +64,9 @@ impl Store {
         kind: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<RequestRow>, StoreError> {
-        self.open_due_between_without(kind, None, now).await
-    }
-
-    /// Open orders whose deadline lies in `(after, until]` with no event of `kind` for that deadline yet.
-    pub async fn due_between_without(
-        &self,
-        kind: &str,
-        after: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<RequestRow>, StoreError> {
-        self.open_due_between_without(kind, Some(after), until)
-            .await
-    }
-
-    async fn open_due_between_without(
-        &self,
-        kind: &str,
-        after: Option<DateTime<Utc>>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<RequestRow>, StoreError> {
-        // Overdue means strictly before `now`; "due by" includes the instant itself.
-        let (lower, upper) = match after {
-            Some(_) => ("due_at > ?3", "due_at <= ?2"),
-            None => ("?3 IS NULL", "due_at < ?2"),
-        };
         let sql = format!(
             "SELECT * FROM requests {BY_DEADLINE}
-             WHERE {OPEN} AND {upper} AND {lower}
+             WHERE {OPEN} AND due_at < ?2
                AND NOT EXISTS (
                    SELECT 1 FROM events
                    WHERE events.request_id = requests.id AND events.kind = ?1
@@ -99,11 +75,52 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(kind)
-            .bind(to_text(until))
-            .bind(after.map(to_text))
+            .bind(to_text(now))
             .fetch_all(&self.pool)
             .await?;
         requests_from(&rows)
+    }
+
+    /// Open orders whose deadline lies in `(after, until]`, by deadline.
+    pub async fn due_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM requests {BY_DEADLINE} WHERE {OPEN} AND due_at > ?1 AND due_at <= ?2 ORDER BY due_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_text(after))
+            .bind(to_text(until))
+            .fetch_all(&self.pool)
+            .await?;
+        requests_from(&rows)
+    }
+
+    /// The `(order id, deadline)` pairs named in the `orders` list of the events of `kind` at or after `since`
+    /// (the deadline reminders: one event per unit and pass lists its orders).
+    pub async fn listed_orders_since(
+        &self,
+        kind: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT listed.value ->> '$.id' AS id, listed.value ->> '$.due_at' AS due_at
+             FROM events, json_each(events.payload, '$.orders') AS listed
+             WHERE events.kind = ?1 AND events.at >= ?2",
+        )
+        .bind(kind)
+        .bind(to_text(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let due: String = row.try_get("due_at")?;
+                Ok((row.try_get("id")?, from_text(&due)))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Orders whose deadline is earlier than `now` and that have no result reported (status `dispatched`, `rework`,
