@@ -1,42 +1,47 @@
-//! Submissions per client address per minute (防刷): a fixed one-minute window per address, in memory.
+//! Submissions per client address per minute (防刷): a sliding one-minute window per address, in memory. A fixed
+//! window (per clock minute) would let twice the limit through around the turn of a minute.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-/// Counts submissions per client address in the current minute.
+/// Remembers, per client address, the accepted submissions of the last minute.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (i64, u32)>>,
+    recent: Mutex<HashMap<IpAddr, VecDeque<DateTime<Utc>>>>,
 }
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> RateLimiter {
         RateLimiter {
             per_minute,
-            windows: Mutex::new(HashMap::new()),
+            recent: Mutex::new(HashMap::new()),
         }
     }
 
-    /// True when `client` may submit at `now`; counts the submission.
+    /// True when `client` has made fewer than the limit of submissions in the minute before `now`; an allowed
+    /// submission is counted, a refused one is not.
     pub fn allow(&self, client: IpAddr, now: DateTime<Utc>) -> bool {
         if self.per_minute == 0 {
             return true;
         }
-        let minute = now.timestamp() / 60;
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() > 100_000 {
-            windows.retain(|_, (window, _)| *window == minute);
+        let window_start = now - Duration::minutes(1);
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() > 100_000 {
+            recent.retain(|_, times| times.back().is_some_and(|last| *last > window_start));
         }
-        let entry = windows.entry(client).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+        let times = recent.entry(client).or_default();
+        while times.front().is_some_and(|first| *first <= window_start) {
+            times.pop_front();
         }
-        entry.1 += 1;
-        entry.1 <= self.per_minute
+        if times.len() >= self.per_minute as usize {
+            return false;
+        }
+        times.push_back(now);
+        true
     }
 }
 
@@ -44,18 +49,34 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
     #[test]
     fn allows_the_configured_number_per_minute_per_address() {
         let limiter = RateLimiter::new(2);
-        let now = DateTime::parse_from_rfc3339("2026-11-25T10:00:05Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let now = at("2026-11-25T10:00:05Z");
         let one: IpAddr = "127.0.0.1".parse().unwrap();
         let two: IpAddr = "127.0.0.2".parse().unwrap();
         assert!(limiter.allow(one, now));
         assert!(limiter.allow(one, now));
         assert!(!limiter.allow(one, now));
         assert!(limiter.allow(two, now));
-        assert!(limiter.allow(one, now + chrono::Duration::seconds(60)));
+        assert!(limiter.allow(one, now + Duration::seconds(60)));
+    }
+
+    #[test]
+    fn the_turn_of_a_minute_does_not_reset_the_count() {
+        let limiter = RateLimiter::new(2);
+        let client: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(limiter.allow(client, at("2026-11-25T10:00:58Z")));
+        assert!(limiter.allow(client, at("2026-11-25T10:00:59Z")));
+        assert!(!limiter.allow(client, at("2026-11-25T10:01:01Z")));
+        // A minute after the first one, one more is allowed.
+        assert!(limiter.allow(client, at("2026-11-25T10:01:58Z")));
+        assert!(!limiter.allow(client, at("2026-11-25T10:01:58Z")));
     }
 }
