@@ -72,37 +72,15 @@ fn a_year_without_its_notice_says_so() {
 // in a row a red card; the centre can waive a card.
 // ---------------------------------------------------------------------------------------------------------
 
-use std::path::Path;
-
 use chrono::{DateTime, Duration, Utc};
-use qihu::config::Settings;
 use qihu::serve::App;
 use qihu_forms::domain::{Channel, NewRequest, RequestForm};
 use qihu_forms::sla::cards::{self, CardKind, CardState};
 use qihu_forms::store::RequestRow;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
 
-/// Settings for an app in `dir`: no SMTP server, so mails are written as `.eml` files to `dir/outbox`.
-fn settings_in(dir: &Path) -> Settings {
-    let mut settings = Settings::default();
-    settings.site.templates_dir = root().join("site-templates");
-    settings.site.output_dir = dir.join("public");
-    settings.search.index_dir = dir.join("no-index");
-    settings.search.analysis_dir = root().join("config/search");
-    settings.storage.database_url = format!("sqlite://{}", dir.join("data/qihu.db").display());
-    settings.storage.secret_file = dir.join("data/secret.key");
-    settings.mail.smtp_url = None;
-    settings.mail.outbox_dir = dir.join("outbox");
-    settings.dispatch.units_file = root().join("config/units.toml");
-    settings.dispatch.catalogue_file = root().join("config/dispatch.toml");
-    settings.calendar.dir = root().join("config/calendar");
-    settings.dispatch.auto = false;
-    settings.server.public_url = "http://qihu.test".to_owned();
-    settings
-}
+use support::{app_settings, root};
 
 /// A help request, dispatched to the tax bureau at `now`.
 async fn dispatched_order(app: &App, description: &str, now: DateTime<Utc>) -> RequestRow {
@@ -142,7 +120,7 @@ async fn card_mails(app: &App) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overdue_orders_earn_yellow_then_red_cards_once_and_cards_can_be_waived() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = settings_in(dir.path());
+    let settings = app_settings(dir.path());
     let app = App::open(settings.clone()).await.expect("app opens");
     let forms = &app.forms.forms;
     let dispatched_at = Utc::now();
@@ -345,7 +323,9 @@ async fn mails_starting(app: &App, prefix: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn units_are_reminded_one_working_day_before_and_many_late_orders_earn_one_red_card() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(settings_in(dir.path())).await.expect("app opens");
+    let app = App::open(app_settings(dir.path()))
+        .await
+        .expect("app opens");
     let forms = &app.forms.forms;
     // Dispatched on Tuesday 29 September 2026: 5 working days skip the National Day holiday (1–7 October) and
     // count Saturday 10 October (调休上班), so the deadline is Monday 12 October.

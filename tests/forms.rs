@@ -6,19 +6,18 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use chrono::Utc;
 use qihu::config::Settings;
 use qihu::serve::App;
 use qihu_forms::mail::drain_outbox;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
+
+use support::{Received, SmtpSink, app_settings, root};
 
 /// The good fixture's site and index, built once by the real binary (consultations are answered from it).
 fn fixture_index() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
@@ -49,101 +48,6 @@ fn fixture_index() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     })
 }
 
-/// One message as the SMTP listener received it.
-#[derive(Debug, Clone)]
-struct Received {
-    recipients: Vec<String>,
-    subject: String,
-    text: String,
-    html: String,
-}
-
-/// A small SMTP server on loopback that accepts everything and keeps what it received.
-#[derive(Clone, Default)]
-struct SmtpSink {
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl SmtpSink {
-    /// Listens on `listener` until the test ends.
-    fn serve(&self, listener: TcpListener) {
-        let received = Arc::clone(&self.received);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let received = Arc::clone(&received);
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut lines = BufReader::new(read);
-                    let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
-                    let mut recipients = Vec::new();
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let command = line.trim_end().to_ascii_uppercase();
-                        let reply: &[u8] = if command.starts_with("EHLO") {
-                            b"250-sink.test\r\n250 8BITMIME\r\n"
-                        } else if command.starts_with("HELO") || command.starts_with("MAIL FROM") {
-                            b"250 OK\r\n"
-                        } else if command.starts_with("RCPT TO") {
-                            let address = line.trim_end()[8..]
-                                .trim()
-                                .trim_matches(['<', '>'])
-                                .to_owned();
-                            recipients.push(address);
-                            b"250 OK\r\n"
-                        } else if command == "DATA" {
-                            let _ = write.write_all(b"354 go ahead\r\n").await;
-                            let mut data = String::new();
-                            loop {
-                                line.clear();
-                                if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                                    return;
-                                }
-                                if line == ".\r\n" {
-                                    break;
-                                }
-                                data.push_str(line.strip_prefix('.').unwrap_or(&line));
-                            }
-                            let message = mail_parser::MessageParser::default()
-                                .parse(data.as_bytes())
-                                .expect("a parsable message");
-                            received.lock().unwrap().push(Received {
-                                recipients: std::mem::take(&mut recipients),
-                                subject: message.subject().unwrap_or_default().to_owned(),
-                                text: message.body_text(0).unwrap_or_default().into_owned(),
-                                html: message.body_html(0).unwrap_or_default().into_owned(),
-                            });
-                            b"250 queued\r\n"
-                        } else if command == "QUIT" {
-                            let _ = write.write_all(b"221 bye\r\n").await;
-                            return;
-                        } else {
-                            b"250 OK\r\n"
-                        };
-                        if write.write_all(reply).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-    }
-
-    fn messages(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn to(&self, recipient: &str) -> Vec<Received> {
-        self.messages()
-            .into_iter()
-            .filter(|message| message.recipients.iter().any(|r| r == recipient))
-            .collect()
-    }
-}
-
 /// A running server with its own database, mail settings and client.
 struct TestApp {
     _dir: tempfile::TempDir,
@@ -155,21 +59,12 @@ struct TestApp {
 
 fn settings_in(dir: &Path, smtp_port: u16) -> Settings {
     let (_, site, index) = fixture_index();
-    let mut settings = Settings::default();
+    let mut settings = app_settings(dir);
     settings.site.output_dir = site.clone();
-    settings.site.templates_dir = root().join("site-templates");
     settings.search.index_dir = index.clone();
-    settings.search.analysis_dir = root().join("config/search");
-    settings.storage.database_url = format!("sqlite://{}", dir.join("data/qihu.db").display());
-    settings.storage.secret_file = dir.join("data/secret.key");
     settings.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
-    settings.mail.outbox_dir = dir.join("outbox");
-    settings.dispatch.units_file = root().join("config/units.toml");
-    settings.dispatch.catalogue_file = root().join("config/dispatch.toml");
-    settings.calendar.dir = root().join("config/calendar");
     settings.dispatch.auto = true;
     settings.intake.per_minute = 1000;
-    settings.server.public_url = "http://qihu.test".to_owned();
     settings
 }
 

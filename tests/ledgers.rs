@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, NaiveDate, Utc};
-use qihu::config::Settings;
 use qihu::serve::App;
 use qihu_forms::console::{self, Role};
 use qihu_forms::domain::{Channel, NewRequest, Rating, RequestForm};
@@ -19,28 +18,9 @@ use qihu_forms::store::RequestFilter;
 use qihu_forms::workflow::UnitAction;
 use tokio::net::TcpListener;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
 
-/// Settings for an app in `dir`: no SMTP server (mails go to `dir/outbox`), no search index, no auto-dispatch.
-fn settings_in(dir: &Path) -> Settings {
-    let mut settings = Settings::default();
-    settings.site.templates_dir = root().join("site-templates");
-    settings.site.output_dir = dir.join("public");
-    settings.search.index_dir = dir.join("no-index");
-    settings.search.analysis_dir = root().join("config/search");
-    settings.storage.database_url = format!("sqlite://{}", dir.join("data/qihu.db").display());
-    settings.storage.secret_file = dir.join("data/secret.key");
-    settings.mail.smtp_url = None;
-    settings.mail.outbox_dir = dir.join("outbox");
-    settings.dispatch.units_file = root().join("config/units.toml");
-    settings.dispatch.catalogue_file = root().join("config/dispatch.toml");
-    settings.calendar.dir = root().join("config/calendar");
-    settings.dispatch.auto = false;
-    settings.server.public_url = "http://qihu.test".to_owned();
-    settings
-}
+use support::{Session, app_settings, cookie_of, hidden, root};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -205,7 +185,7 @@ async fn xlsx(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_table_lists_what_happened_in_its_period_with_the_notices_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(settings_in(dir.path())).await.unwrap();
+    let app = App::open(app_settings(dir.path())).await.unwrap();
     let number = order_through_its_life(&app).await;
 
     // 附件2: the request received 11-02, with title, header lines and headers exactly as the notice prints them.
@@ -423,37 +403,9 @@ struct TestApp {
     client: reqwest::Client,
 }
 
-/// A signed-in browser: its session cookie and the session's CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    html.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .unwrap_or_else(|| panic!("no field {name}"))
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-fn cookie_of(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with(&format!("{name}=")))
-        .and_then(|value| value.split(';').next())
-        .unwrap_or_else(|| panic!("no cookie {name}"))
-        .to_owned()
-}
-
 async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let app = Arc::new(App::open(settings_in(dir.path())).await.unwrap());
+    let app = Arc::new(App::open(app_settings(dir.path())).await.unwrap());
     for (username, role) in [("zhang", Role::Centre), ("lingdao", Role::Leader)] {
         console::create_user(&app.store, username, None, PASSWORD, role, Utc::now())
             .await

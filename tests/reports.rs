@@ -5,9 +5,8 @@
 //! drained explicitly.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use qihu::config::Settings;
@@ -19,11 +18,18 @@ use qihu_forms::reports::{Period, ReportKind, figures};
 use qihu_forms::store::RequestRow;
 use qihu_forms::workflow::{Forms, UnitAction};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+mod support;
+
+use support::{Session, SmtpSink, app_settings, cookie_of, hidden, root};
+
+/// The questionnaires (附件5) the SMTP listener received.
+fn questionnaires(sink: &SmtpSink) -> Vec<support::Received> {
+    sink.messages()
+        .into_iter()
+        .filter(|message| message.subject.starts_with("【满意度评价】"))
+        .collect()
 }
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -35,97 +41,6 @@ fn at(text: &str) -> DateTime<Utc> {
 // ---------------------------------------------------------------------------------------------------------------
 // A small SMTP server on loopback (as in tests/forms.rs)
 // ---------------------------------------------------------------------------------------------------------------
-
-/// One message as the SMTP listener received it.
-#[derive(Debug, Clone)]
-struct Received {
-    recipients: Vec<String>,
-    subject: String,
-    text: String,
-}
-
-/// Accepts everything and keeps what it received.
-#[derive(Clone, Default)]
-struct SmtpSink {
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl SmtpSink {
-    fn serve(&self, listener: TcpListener) {
-        let received = Arc::clone(&self.received);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let received = Arc::clone(&received);
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut lines = BufReader::new(read);
-                    let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
-                    let mut recipients = Vec::new();
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let command = line.trim_end().to_ascii_uppercase();
-                        let reply: &[u8] = if command.starts_with("EHLO") {
-                            b"250-sink.test\r\n250 8BITMIME\r\n"
-                        } else if command.starts_with("RCPT TO") {
-                            recipients.push(
-                                line.trim_end()[8..]
-                                    .trim()
-                                    .trim_matches(['<', '>'])
-                                    .to_owned(),
-                            );
-                            b"250 OK\r\n"
-                        } else if command == "DATA" {
-                            let _ = write.write_all(b"354 go ahead\r\n").await;
-                            let mut data = String::new();
-                            loop {
-                                line.clear();
-                                if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                                    return;
-                                }
-                                if line == ".\r\n" {
-                                    break;
-                                }
-                                data.push_str(line.strip_prefix('.').unwrap_or(&line));
-                            }
-                            let message = mail_parser::MessageParser::default()
-                                .parse(data.as_bytes())
-                                .expect("a parsable message");
-                            received.lock().unwrap().push(Received {
-                                recipients: std::mem::take(&mut recipients),
-                                subject: message.subject().unwrap_or_default().to_owned(),
-                                text: message.body_text(0).unwrap_or_default().into_owned(),
-                            });
-                            b"250 queued\r\n"
-                        } else if command == "QUIT" {
-                            let _ = write.write_all(b"221 bye\r\n").await;
-                            return;
-                        } else {
-                            b"250 OK\r\n"
-                        };
-                        if write.write_all(reply).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-    }
-
-    /// The questionnaires received, by recipient.
-    fn questionnaires(&self) -> Vec<Received> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|message| message.subject.starts_with("【满意度评价】"))
-            .cloned()
-            .collect()
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The server
@@ -144,26 +59,10 @@ const PASSWORD: &str = "滕州推进中心2026工作台";
 
 /// A server with its own database and an SMTP sink; automatic dispatch off.
 async fn spawn_app() -> (TestApp, SmtpSink) {
-    let sink = SmtpSink::default();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let smtp_port = listener.local_addr().unwrap().port();
-    sink.serve(listener);
+    let (sink, smtp_port) = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.site.templates_dir = root().join("site-templates");
-    settings.site.output_dir = dir.path().join("public");
-    settings.search.index_dir = dir.path().join("no-index");
-    settings.search.analysis_dir = root().join("config/search");
-    settings.storage.database_url =
-        format!("sqlite://{}", dir.path().join("data/qihu.db").display());
-    settings.storage.secret_file = dir.path().join("data/secret.key");
+    let mut settings = app_settings(dir.path());
     settings.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
-    settings.mail.outbox_dir = dir.path().join("outbox");
-    settings.dispatch.units_file = root().join("config/units.toml");
-    settings.dispatch.catalogue_file = root().join("config/dispatch.toml");
-    settings.calendar.dir = root().join("config/calendar");
-    settings.dispatch.auto = false;
-    settings.server.public_url = "http://qihu.test".to_owned();
     let app = Arc::new(App::open(settings.clone()).await.expect("app opens"));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -187,34 +86,6 @@ async fn spawn_app() -> (TestApp, SmtpSink) {
         settings,
     };
     (test, sink)
-}
-
-/// A signed-in browser: its session cookie and the session's CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-/// The value of the first hidden field `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    html.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .unwrap_or_else(|| panic!("no field {name} in {html}"))
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-fn cookie_of(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with(&format!("{name}=")))
-        .map(|value| value.split(';').next().unwrap().to_owned())
-        .unwrap_or_else(|| panic!("no cookie {name}"))
 }
 
 impl TestApp {
@@ -929,7 +800,7 @@ async fn a_leader_sees_the_dashboard_and_the_reports_but_cannot_send_questionnai
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap().contains("领导账号只能查看"));
     app.drain().await;
-    assert!(sink.questionnaires().is_empty());
+    assert!(questionnaires(&sink).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -992,8 +863,7 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         "{page}"
     );
     app.drain().await;
-    let mut recipients: Vec<String> = sink
-        .questionnaires()
+    let mut recipients: Vec<String> = questionnaires(&sink)
         .iter()
         .flat_map(|message| message.recipients.clone())
         .collect();
@@ -1018,12 +888,11 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         "{page}"
     );
     app.drain().await;
-    assert_eq!(sink.questionnaires().len(), 3);
+    assert_eq!(questionnaires(&sink).len(), 3);
     assert!(d.contact_email.is_some());
 
     // The enterprise opens its link: the 附件5 form with its order.
-    let mail = sink
-        .questionnaires()
+    let mail = questionnaires(&sink)
         .into_iter()
         .find(|message| message.recipients == ["a@qiye.example"])
         .unwrap();
