@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::console::{ConsoleState, Staff, field, message_page, page_context};
-use super::tracking::{TokenQuery, presented_token, timeline_entry, unit_ref};
+use super::tracking::{RatingBody, TokenQuery, presented_token, timeline_entry, unit_ref};
 use super::{
     AppError, FormsState, check_csrf, error_page, form_pairs, issue_csrf, read_rating, render_page,
     step_body, step_response, wants_html,
@@ -391,15 +391,6 @@ async fn questionnaire_page(
     response
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct AnswerBody {
-    token: Option<String>,
-    csrf_token: Option<String>,
-    rating: Option<String>,
-    comment: Option<String>,
-}
-
 /// The enterprise's answer, from the form or as JSON `{"token", "rating", "comment"}`: recorded once, the order
 /// stays as it is.
 async fn answer(
@@ -410,7 +401,7 @@ async fn answer(
 ) -> Response {
     let browser = wants_html(&headers);
     let forms = &state.forms;
-    let body: AnswerBody = step_body(browser, &body);
+    let body: RatingBody = step_body(browser, &body);
     let token = body.token.clone().unwrap_or_default();
     let result = async {
         if browser {

@@ -474,11 +474,11 @@ async fn rating_page(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct RatingBody {
-    token: Option<String>,
-    csrf_token: Option<String>,
-    rating: Option<String>,
-    comment: Option<String>,
+pub(super) struct RatingBody {
+    pub(super) token: Option<String>,
+    pub(super) csrf_token: Option<String>,
+    pub(super) rating: Option<String>,
+    pub(super) comment: Option<String>,
 }
 
 /// The enterprise's rating, from the form or as JSON `{"token", "rating", "comment"}`.

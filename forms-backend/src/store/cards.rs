@@ -123,19 +123,6 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Orders whose deadline is earlier than `now` and that have no result reported (status `dispatched`, `rework`,
-    /// `accepted` or `planned`), oldest deadline first.
-    pub async fn overdue_orders(&self, now: DateTime<Utc>) -> Result<Vec<RequestRow>, StoreError> {
-        let sql = format!(
-            "SELECT * FROM requests {BY_DEADLINE} WHERE {OPEN} AND due_at < ?1 ORDER BY due_at, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(to_text(now))
-            .fetch_all(&self.pool)
-            .await?;
-        requests_from(&rows)
-    }
-
     /// Every card, waiver and interview of every order, in the order they happened.
     pub async fn card_events(&self) -> Result<Vec<SupervisionEvent>, StoreError> {
         let sql = format!(
