@@ -3,7 +3,6 @@
 //! asserted (recipients, Chinese subjects and bodies, working links). Nothing sleeps: the outbox is drained
 //! explicitly.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -17,7 +16,7 @@ use tokio::net::TcpListener;
 
 mod support;
 
-use support::{Received, SmtpSink, app_settings, root};
+use support::{Received, SmtpSink, app_settings, root, serve_app};
 
 /// The good fixture's site and index, built once by the real binary (consultations are answered from it).
 fn fixture_index() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
@@ -70,17 +69,7 @@ fn settings_in(dir: &Path, smtp_port: u16) -> Settings {
 
 async fn spawn_app_with(dir: tempfile::TempDir, settings: Settings) -> TestApp {
     let app = Arc::new(App::open(settings.clone()).await.expect("app opens"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let router = app.router();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let address = serve_app(&app).await;
     TestApp {
         _dir: dir,
         base: format!("http://{address}"),

@@ -3,7 +3,6 @@
 //! read back with calamine, the CSV's bytes and lines are checked, the pages' HTML is searched.
 
 use std::io::Cursor;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -16,11 +15,10 @@ use qihu_forms::domain::{Channel, NewRequest, Rating, RequestForm};
 use qihu_forms::reports::ledger::{self, Format, Period, Selection, Table};
 use qihu_forms::store::RequestFilter;
 use qihu_forms::workflow::UnitAction;
-use tokio::net::TcpListener;
 
 mod support;
 
-use support::{Session, app_settings, cookie_of, hidden, root};
+use support::{Session, app_settings, cookie_of, hidden, root, serve_app};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -411,17 +409,7 @@ async fn spawn_app() -> TestApp {
             .await
             .unwrap();
     }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let router = app.router();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let address = serve_app(&app).await;
     TestApp {
         _dir: dir,
         base: format!("http://{address}"),

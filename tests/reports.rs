@@ -4,7 +4,6 @@
 //! the real server on port 0, a fresh SQLite file, a real SMTP listener on loopback. Nothing sleeps: the outbox is
 //! drained explicitly.
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -18,11 +17,10 @@ use qihu_forms::reports::{Period, ReportKind, figures};
 use qihu_forms::store::RequestRow;
 use qihu_forms::workflow::{Forms, UnitAction};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 mod support;
 
-use support::{Session, SmtpSink, app_settings, cookie_of, hidden, root};
+use support::{Session, SmtpSink, app_settings, cookie_of, hidden, root, serve_app};
 
 /// The questionnaires (附件5) the SMTP listener received.
 fn questionnaires(sink: &SmtpSink) -> Vec<support::Received> {
@@ -64,17 +62,7 @@ async fn spawn_app() -> (TestApp, SmtpSink) {
     let mut settings = app_settings(dir.path());
     settings.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
     let app = Arc::new(App::open(settings.clone()).await.expect("app opens"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let router = app.router();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let address = serve_app(&app).await;
     let test = TestApp {
         dir,
         base: format!("http://{address}"),

@@ -2,10 +2,12 @@
 //! and a small SMTP server on loopback. Each binary uses a part of it.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use qihu::config::Settings;
+use qihu::serve::App;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -31,6 +33,22 @@ pub fn app_settings(dir: &Path) -> Settings {
     settings.dispatch.auto = false;
     settings.server.public_url = "http://qihu.test".to_owned();
     settings
+}
+
+/// Serves `app` on a free loopback port, as `qihu serve` does, until the test ends; returns the address.
+pub async fn serve_app(app: &App) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = app.router();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    address
 }
 
 /// A signed-in browser: its session cookie and the session's CSRF token.
