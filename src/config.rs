@@ -36,6 +36,9 @@ pub struct SearchSettings {
     pub index_dir: PathBuf,
     /// Folder with `dictionary.txt` (user dictionary), `synonyms.toml` and `stopwords.txt`.
     pub analysis_dir: PathBuf,
+    /// The sentence-embedding model for semantic retrieval (语义检索); when it is missing or broken, search and
+    /// instant answers work lexically and say so once.
+    pub model: PathBuf,
 }
 
 impl Default for SearchSettings {
@@ -43,6 +46,7 @@ impl Default for SearchSettings {
         SearchSettings {
             index_dir: PathBuf::from("data/index"),
             analysis_dir: PathBuf::from("config/search"),
+            model: PathBuf::from("models/e5-small-zh-q4.bin"),
         }
     }
 }

@@ -6,7 +6,9 @@ mod doc_number;
 pub mod engine;
 pub mod eval;
 mod indexer;
+pub mod passages;
 pub mod schema;
+pub mod semantic;
 mod snippet;
 
 use std::path::PathBuf;
