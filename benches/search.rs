@@ -78,6 +78,7 @@ fn main() {
         index_dir: Some(work.path().join("index")),
         analysis_dir: root.join("config/search"),
         today: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+        semantic: None,
     };
     let started = Instant::now();
     let built = build::build(&SiteSettings::default(), &options).expect("build");

@@ -38,6 +38,7 @@ fn main() {
         index_dir: std::env::var_os("QIHU_BENCH_INDEX").map(|_| work.path().join("index")),
         analysis_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/search"),
         today: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+        semantic: None,
     };
     let settings = SiteSettings::default();
     let mut totals = Vec::with_capacity(runs);

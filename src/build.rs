@@ -10,6 +10,9 @@ use chrono::NaiveDate;
 use crate::config::SiteSettings;
 use crate::policy::{self, Diagnostic, LoadError};
 use crate::publish::Staging;
+use crate::search::passages::passages_of;
+use crate::search::semantic::Embedder;
+use crate::search::vectors::{self, BuiltVectors};
 use crate::search::{self, Analyzer, SearchError};
 use crate::site::{self, Site, SiteError};
 
@@ -25,6 +28,16 @@ pub struct BuildOptions {
     pub analysis_dir: PathBuf,
     /// The day validity badges are computed for (Asia/Shanghai); the same input and day give the same bytes.
     pub today: NaiveDate,
+    /// The sentence-embedding model and its vector cache; `None` builds a lexical index only.
+    pub semantic: Option<SemanticBuild>,
+}
+
+/// What semantic retrieval needs at build time.
+#[derive(Debug, Clone)]
+pub struct SemanticBuild {
+    pub embedder: Arc<Embedder>,
+    /// Vectors by passage text, kept between builds so a rebuild embeds only what changed.
+    pub cache: PathBuf,
 }
 
 /// The build stopped; nothing was published.
@@ -77,6 +90,53 @@ impl Timer {
     }
 }
 
+/// The passage vectors of every policy, from the cache where the text is unchanged, with a progress bar for
+/// the rest.
+fn embed(
+    semantic: &SemanticBuild,
+    policies: &[crate::policy::Policy],
+    rendered: &[crate::markdown::Rendered],
+) -> Result<BuiltVectors, SearchError> {
+    let mut passages = Vec::new();
+    let mut texts = Vec::new();
+    for (number, (policy, body)) in policies.iter().zip(rendered).enumerate() {
+        for passage in passages_of(number as u32, policy, body) {
+            texts.push(passage.embedding_text(&policy.title));
+            passages.push(passage);
+        }
+    }
+    let progress = indicatif::ProgressBar::hidden();
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} {per_sec} 剩余 {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    progress.set_message("计算语义向量");
+    let built = vectors::embed_passages(
+        &semantic.embedder,
+        passages,
+        &texts,
+        &semantic.cache,
+        |done, total| {
+            if done == 0 && total >= 20 {
+                progress.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                progress.set_length(total as u64);
+            }
+            progress.set_position(done as u64);
+        },
+    )?;
+    progress.finish_and_clear();
+    tracing::info!(
+        passages = built.report.passages,
+        cached = built.report.cached,
+        "语义向量：{} 个段落，{} 个取自缓存",
+        built.report.passages,
+        built.report.cached
+    );
+    Ok(built)
+}
+
 /// Loads, checks and renders the policies, indexes them, then publishes the site and the index.
 pub fn build(settings: &SiteSettings, options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let mut timer = Timer {
@@ -105,7 +165,21 @@ pub fn build(settings: &SiteSettings, options: &BuildOptions) -> Result<BuildRep
     if let Some(index_dir) = &options.index_dir {
         let analyzer = Arc::new(Analyzer::load(&options.analysis_dir).map_err(SearchError::from)?);
         timer.lap("加载词典");
-        let report = search::build_index(index_dir, &analyzer, &site.policies, &site.rendered)?;
+        let vectors = match &options.semantic {
+            Some(semantic) => {
+                let vectors = embed(semantic, &site.policies, &site.rendered)?;
+                timer.lap("语义向量");
+                Some(vectors)
+            }
+            None => None,
+        };
+        let report = search::build_index(
+            index_dir,
+            &analyzer,
+            &site.policies,
+            &site.rendered,
+            vectors.as_ref(),
+        )?;
         index_documents = report.documents;
         timer.lap("建立索引");
     }

@@ -204,13 +204,12 @@ pub struct AskArgs {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// 评测集文件
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "tests/search_eval/questions.toml"
-    )]
-    pub set: PathBuf,
+    /// 评测集文件（可重复；默认 tests/search_eval/ 下的 real.toml、own.toml 和 questions.toml）
+    #[arg(long = "set", value_name = "FILE")]
+    pub sets: Vec<PathBuf>,
+    /// 把每个问题的检索和答复情况（含各项信号）写入 JSON 文件
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
     /// 检索索引目录（默认取 search.index_dir）
     #[arg(long, value_name = "DIR")]
     pub index: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! What each command does: glue between the command line, the settings and the library.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Asia::Shanghai;
 
-use crate::build::{self, BuildError, BuildOptions};
+use crate::build::{self, BuildError, BuildOptions, SemanticBuild};
 use crate::cli::{
     AskArgs, BuildArgs, CheckArgs, Cli, Command, DeadlineArgs, EvalArgs, ExportArgs, FormatArg,
     GenCorpusArgs, ImportArgs, ReportArgs, ReportFormatArg, ReportKindArg, RoleArg, SearchArgs,
@@ -17,7 +17,8 @@ use crate::cli::{
 };
 use crate::config::Settings;
 use crate::policy::{self, Diagnostic};
-use crate::search::eval::EvalSet;
+use crate::search::eval::{self, EvalSet};
+use crate::search::semantic::load_model;
 use crate::search::{Analyzer, QueryContext, SearchEngine};
 use crate::{serve, synthetic};
 
@@ -69,6 +70,9 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
 
 /// The build options from the settings, with the command line's overrides.
 pub fn build_options(settings: &Settings, args: BuildArgs) -> BuildOptions {
+    let index_dir = args
+        .index
+        .unwrap_or_else(|| settings.search.index_dir.clone());
     BuildOptions {
         policies_dir: args
             .policies
@@ -77,12 +81,13 @@ pub fn build_options(settings: &Settings, args: BuildArgs) -> BuildOptions {
         templates_dir: args
             .templates
             .unwrap_or_else(|| settings.site.templates_dir.clone()),
-        index_dir: Some(
-            args.index
-                .unwrap_or_else(|| settings.search.index_dir.clone()),
-        ),
+        index_dir: Some(index_dir.clone()),
         analysis_dir: settings.search.analysis_dir.clone(),
         today: args.today.unwrap_or_else(today_in_shanghai),
+        semantic: load_model(&settings.search.model).map(|embedder| SemanticBuild {
+            embedder,
+            cache: settings.search.vector_cache_for(&index_dir),
+        }),
     }
 }
 
@@ -145,7 +150,7 @@ fn check(settings: &Settings, args: CheckArgs) -> anyhow::Result<ExitCode> {
 pub fn open_engine(settings: &Settings, index: Option<PathBuf>) -> anyhow::Result<SearchEngine> {
     let analyzer = Arc::new(Analyzer::load(&settings.search.analysis_dir)?);
     let dir = index.unwrap_or_else(|| settings.search.index_dir.clone());
-    Ok(SearchEngine::open(&dir, analyzer)?)
+    Ok(SearchEngine::open(&dir, analyzer)?.with_semantic(load_model(&settings.search.model)))
 }
 
 fn query_context(settings: &Settings, today: Option<NaiveDate>) -> QueryContext {
@@ -169,7 +174,7 @@ fn plain_snippet(html: &str) -> String {
 fn search(settings: &Settings, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let engine = open_engine(settings, args.index)?;
     let context = query_context(settings, args.today);
-    let response = engine.search(&args.query, args.limit, &context)?;
+    let response = engine.search_hybrid(&args.query, args.limit, &context)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response)?);
         return Ok(ExitCode::SUCCESS);
@@ -238,49 +243,124 @@ fn ask(settings: &Settings, args: AskArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The question sets `qihu eval` runs when none is named.
+pub const DEFAULT_EVAL_SETS: [&str; 3] = [
+    "tests/search_eval/real.toml",
+    "tests/search_eval/own.toml",
+    "tests/search_eval/questions.toml",
+];
+
 fn eval(settings: &Settings, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let engine = open_engine(settings, args.index)?;
     let context = query_context(settings, args.today);
-    let set = EvalSet::load(&args.set).map_err(anyhow::Error::msg)?;
-    let report = set.run(&engine, &context)?;
+    let sets: Vec<PathBuf> = if args.sets.is_empty() {
+        DEFAULT_EVAL_SETS.iter().map(PathBuf::from).collect()
+    } else {
+        args.sets
+    };
+    let mut reports = Vec::new();
+    for path in &sets {
+        let set = EvalSet::load(path).map_err(anyhow::Error::msg)?;
+        reports.push(set.run(path, &engine, &context)?);
+    }
+    if let Some(dump) = &args.dump {
+        std::fs::write(dump, serde_json::to_vec_pretty(&reports)?)
+            .with_context(|| format!("写入 {}", dump.display()))?;
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print_eval(&args.set, &report);
+    if !engine.is_hybrid() {
+        println!("（未加载语义模型：以下为仅按关键词检索的结果）");
+    }
+    for report in &reports {
+        print_eval(report, args.calibrate);
+    }
     if args.calibrate {
-        println!(
-            "即时答复阈值校准（当前阈值 {}）：",
-            crate::search::engine::ANSWER_THRESHOLD
-        );
-        println!("  阈值   正确答复  错误答复  误答（不可答）");
-        for row in set.calibrate(&engine, &context)? {
-            println!(
-                "  {:.2}   {:.3}     {:.3}     {:.3}",
-                row.threshold, row.correct, row.wrong, row.false_answers
-            );
+        let calibration: Vec<&eval::Outcome> = reports
+            .iter()
+            .flat_map(|report| &report.outcomes)
+            .filter(|outcome| outcome.part == eval::Part::Calibration)
+            .collect();
+        match eval::calibrate(&calibration) {
+            Some(threshold) => println!(
+                "校准：在各评测集的校准部分上，误答率 ≤ {} 且错误答复率 ≤ {} 的最低阈值为 {threshold:.4}（当前阈值 {}）",
+                eval::MAX_FALSE_ANSWERS,
+                eval::MAX_WRONG_ANSWERS,
+                engine.answer_threshold()
+            ),
+            None => println!("校准：没有阈值能满足误答率和错误答复率的要求"),
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints an evaluation report for people.
-pub fn print_eval(set: &Path, report: &crate::search::eval::EvalReport) {
+/// Prints an evaluation report for people: the held-out figures, the calibration half's for comparison,
+/// the curve when asked, and every held-out miss.
+pub fn print_eval(report: &eval::EvalReport, curve: bool) {
+    let line = |name: &str, f: &eval::Figures| {
+        println!(
+            "  {name}：可答 {} / 不可答 {} · top-1 {:.3} · recall@3 {:.3} · MRR {:.3} · 章节@1 {:.3} · 正确答复 {:.3} · 错误答复 {:.3} · 误答率 {:.3} · 误拒率 {:.3}",
+            f.questions,
+            f.unanswerable,
+            f.top1,
+            f.recall_at_3,
+            f.mrr,
+            f.section_at_1,
+            f.answered_correctly,
+            f.answered_wrongly,
+            f.false_answer_rate,
+            f.false_refusal_rate
+        )
+    };
     println!(
-        "评测集 {}：可答问题 {} 个，不可答问题 {} 个",
-        set.display(),
-        report.questions,
-        report.unanswerable
+        "评测集 {}（阈值 {}）",
+        report.set.display(),
+        report.threshold
     );
-    println!("  top-1 准确率    {:.3}", report.top1);
-    println!("  recall@3        {:.3}", report.recall_at_3);
-    println!("  MRR             {:.3}", report.mrr);
-    println!("  章节命中率      {:.3}", report.section_accuracy);
-    println!("  正确即时答复率  {:.3}", report.answered_correctly);
-    println!("  错误即时答复率  {:.3}", report.answered_wrongly);
-    println!("  误答率（不可答却答复）{:.3}", report.false_answer_rate);
-    for miss in &report.misses {
-        println!("  ✗ {}：{}", miss.q, miss.problem);
+    line("留出部分", &report.held_out);
+    line("校准部分", &report.calibration);
+    if curve {
+        println!("  留出部分的误答/误拒曲线：阈值 误答率 误拒率 错误答复率");
+        for point in report.curve.iter().step_by(2) {
+            println!(
+                "    {:.3}  {:.3}  {:.3}  {:.3}",
+                point.threshold, point.false_answers, point.false_refusals, point.wrong_answers
+            );
+        }
+    }
+    for outcome in report
+        .outcomes
+        .iter()
+        .filter(|o| o.part == eval::Part::HeldOut)
+    {
+        let answered = outcome.answer_slug.is_some() && outcome.confidence >= report.threshold;
+        let problem = match (outcome.answerable, answered, outcome.answer_right) {
+            (false, true, _) => Some(format!(
+                "不应即时答复，却答复了 {}",
+                outcome.answer_slug.as_deref().unwrap_or_default()
+            )),
+            (true, true, false) => Some(format!(
+                "答复来自错误的政策 {}",
+                outcome.answer_slug.as_deref().unwrap_or_default()
+            )),
+            (true, _, _) if outcome.rank != Some(0) => Some(format!(
+                "期望的政策排在 {}（第 1 位是 {}）",
+                outcome.rank.map_or("前 10 名以外".to_owned(), |r| format!(
+                    "第 {} 位",
+                    r + 1
+                )),
+                outcome.first_hit.as_deref().unwrap_or("无结果")
+            )),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            println!(
+                "  ✗ {}：{problem}（置信度 {:.3}）",
+                outcome.q, outcome.confidence
+            );
+        }
     }
 }
 

@@ -39,6 +39,19 @@ pub struct SearchSettings {
     /// The sentence-embedding model for semantic retrieval (语义检索); when it is missing or broken, search and
     /// instant answers work lexically and say so once.
     pub model: PathBuf,
+    /// Passage vectors kept between builds (empty: `<index_dir>.vector-cache` beside the index).
+    pub vector_cache: PathBuf,
+}
+
+impl SearchSettings {
+    /// Where the vector cache of the index at `index_dir` is kept.
+    pub fn vector_cache_for(&self, index_dir: &Path) -> PathBuf {
+        if self.vector_cache.as_os_str().is_empty() {
+            crate::search::vectors::default_cache_path(index_dir)
+        } else {
+            self.vector_cache.clone()
+        }
+    }
 }
 
 impl Default for SearchSettings {
@@ -47,6 +60,7 @@ impl Default for SearchSettings {
             index_dir: PathBuf::from("data/index"),
             analysis_dir: PathBuf::from("config/search"),
             model: PathBuf::from("models/e5-small-zh-q4.bin"),
+            vector_cache: PathBuf::new(),
         }
     }
 }

@@ -23,7 +23,11 @@ fn info(path: &Path) -> anyhow::Result<ExitCode> {
     let model = ModelFile::parse(&bytes)?;
     let embedder = Embedder::load(path)?;
     let hyper = model.hyper;
-    println!("模型文件：{}（{:.1} MB）", path.display(), bytes.len() as f64 / 1e6);
+    println!(
+        "模型文件：{}（{:.1} MB）",
+        path.display(),
+        bytes.len() as f64 / 1e6
+    );
     println!("SHA-256：{}", embedder.fingerprint());
     println!(
         "结构：{} 层，宽 {}，{} 个注意力头，前馈 {}，最长 {} 个词元",
@@ -56,8 +60,8 @@ fn is_chinese_piece(piece: &str) -> bool {
 }
 
 fn cut(args: &ModelCutArgs) -> anyhow::Result<ExitCode> {
-    let bytes =
-        std::fs::read(&args.from).with_context(|| format!("读取模型文件 {}", args.from.display()))?;
+    let bytes = std::fs::read(&args.from)
+        .with_context(|| format!("读取模型文件 {}", args.from.display()))?;
     let model = ModelFile::parse(&bytes)?;
     // The most probable ASCII pieces: every ASCII text still tokenises (single characters stay), the common
     // words and numbers as whole pieces.

@@ -30,6 +30,7 @@ use crate::cli::{BuildArgs, ServeArgs};
 use crate::commands::{build_options, today_in_shanghai};
 use crate::config::Settings;
 use crate::search::engine::SearchServiceError;
+use crate::search::semantic::load_model;
 use crate::search::{Analyzer, QueryContext, SearchEngine};
 use crate::site;
 
@@ -89,9 +90,8 @@ impl AppState {
         let settings = &self.settings;
         let engine = Analyzer::load(&settings.search.analysis_dir)
             .map_err(crate::search::SearchError::from)
-            .and_then(|analyzer| {
-                SearchEngine::open(&settings.search.index_dir, Arc::new(analyzer))
-            });
+            .and_then(|analyzer| SearchEngine::open(&settings.search.index_dir, Arc::new(analyzer)))
+            .map(|engine| engine.with_semantic(load_model(&settings.search.model)));
         match engine {
             Ok(engine) => {
                 tracing::info!(policies = engine.policy_count(), "检索索引已加载");
@@ -258,7 +258,7 @@ async fn search_page(
             Some(engine) => {
                 let search_context = state.query_context();
                 let result = tokio::task::spawn_blocking(move || {
-                    engine.search(&q, PAGE_RESULTS, &search_context)
+                    engine.search_hybrid(&q, PAGE_RESULTS, &search_context)
                 })
                 .await;
                 match result {

@@ -1146,6 +1146,39 @@ async fn console_posts_without_the_sessions_csrf_token_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consultation_escalated_after_its_instant_answer_is_a_knowledge_gap_with_that_answer() {
+    let (app, _sink) = spawn_console_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let response = app
+        .post_json(
+            "/api/requests",
+            &request("consultation", "请问创业担保贷款最多能贷多少？"),
+        )
+        .await;
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["instant_answer"]["answered"], true);
+    let number = created["tracking_number"].as_str().unwrap().to_owned();
+    let session = app.login("zhang").await;
+    let before = app.console_page(&session, "/console/knowledge-gaps").await;
+    assert!(!before.contains(&number), "an accepted answer is no gap");
+
+    let tracking = TestApp::path_of(created["tracking_url"].as_str().unwrap());
+    let token = tracking.split("token=").nth(1).unwrap();
+    let response = app
+        .post_json(
+            &format!("/api/requests/{number}/escalate"),
+            &json!({ "token": token }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let html = app.console_page(&session, "/console/knowledge-gaps").await;
+    assert!(html.contains(&number), "{html}");
+    assert!(html.contains("已答复，企业仍转人工"), "{html}");
+    let title = created["instant_answer"]["answer"]["title"].as_str().unwrap();
+    assert!(html.contains(title), "the answer it got is shown: {title}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_knowledge_gaps_page_lists_unanswered_consultations() {
     let (app, _sink) = spawn_console_app().await;
     app.add_user("zhang", Role::Centre).await;

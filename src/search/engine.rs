@@ -42,9 +42,6 @@ const META_BOOST: f32 = 1.5;
 const BODY_BOOST: f32 = 1.0;
 const HEADING_BIGRAM_BOOST: f32 = 0.5;
 const BODY_BIGRAM_BOOST: f32 = 0.25;
-/// A question is answered at once only from this confidence up; calibrated on `tests/search_eval/`
-/// (see docs/search.md for how).
-pub const ANSWER_THRESHOLD: f64 = 0.60;
 
 /// What a query is evaluated against besides its text.
 #[derive(Debug, Clone)]
@@ -73,6 +70,8 @@ pub struct Hit {
     pub url: String,
     /// Heading path of the section or the FAQ question that matched; `None` for a whole-policy hit.
     pub section: Option<String>,
+    /// The article of a law or regulation within that section that matched best (`第二十三条`), when known.
+    pub article: Option<String>,
     /// Passage with the matched terms in `<mark>`; everything else escaped.
     pub snippet: String,
     pub score: f64,
@@ -97,6 +96,8 @@ pub struct Assessment {
     pub confidence: f64,
     pub best: Option<Answer>,
     pub alternatives: Vec<Hit>,
+    /// What the hybrid gate saw (none for the lexical gate or when nothing could answer).
+    pub signals: Option<super::answer::GateSignals>,
 }
 
 /// An instant answer and its source.
@@ -108,6 +109,8 @@ pub struct Answer {
     pub doc_number: Option<String>,
     pub url: String,
     pub section: Option<String>,
+    /// The article of a law or regulation the answer quotes (`第二十三条`), when it is one.
+    pub article: Option<String>,
 }
 
 /// How a query was understood.
@@ -127,27 +130,27 @@ struct QueryTerm {
 
 /// A word of the question that an answer must cover, with the words that may stand for it.
 #[derive(Debug, Clone)]
-struct KeyTerm {
-    text: String,
-    alternatives: Vec<(String, Relation)>,
+pub(super) struct KeyTerm {
+    pub(super) text: String,
+    pub(super) alternatives: Vec<(String, Relation)>,
 }
 
 #[derive(Debug, Clone)]
-struct AnalysedQuery {
+pub(super) struct AnalysedQuery {
     terms: Vec<QueryTerm>,
     bigrams: Vec<String>,
-    key_terms: Vec<KeyTerm>,
+    pub(super) key_terms: Vec<KeyTerm>,
     /// Years the question names ("2022年缓缴社保"): policies of that time are not ranked down as outdated.
-    years: Vec<i32>,
+    pub(super) years: Vec<i32>,
     /// Document numbers the question names.
-    doc_numbers: Vec<DocNumber>,
+    pub(super) doc_numbers: Vec<DocNumber>,
     /// The cleaned question, for matching document numbers.
-    text: String,
+    pub(super) text: String,
 }
 
 impl AnalysedQuery {
     /// Every string worth marking in a snippet.
-    fn highlight_terms(&self) -> Vec<String> {
+    pub(super) fn highlight_terms(&self) -> Vec<String> {
         let mut terms: Vec<String> = self
             .terms
             .iter()
@@ -161,11 +164,11 @@ impl AnalysedQuery {
 
 /// A candidate document after rescoring.
 #[derive(Debug, Clone, Copy)]
-struct Candidate {
-    address: DocAddress,
-    policy: usize,
-    kind: DocKind,
-    score: f32,
+pub(super) struct Candidate {
+    pub(super) address: DocAddress,
+    pub(super) policy: usize,
+    pub(super) kind: DocKind,
+    pub(super) score: f32,
 }
 
 /// Recent responses kept per engine: popular questions repeat, and a response depends only on the query, the
@@ -176,14 +179,17 @@ type CacheKey = (String, usize, NaiveDate, String);
 
 /// An opened index with its metadata, ready to answer queries from many threads.
 pub struct SearchEngine {
-    reader: IndexReader,
-    fields: Fields,
+    pub(super) reader: IndexReader,
+    pub(super) fields: Fields,
     analyzer: Arc<Analyzer>,
-    metas: Vec<PolicyMeta>,
+    pub(super) metas: Vec<PolicyMeta>,
     /// Parsed document number of each policy in `metas`.
-    doc_numbers: Vec<Option<DocNumber>>,
+    pub(super) doc_numbers: Vec<Option<DocNumber>>,
+    /// Semantic retrieval, when the model and the index's vectors are there.
+    pub(super) semantic: Option<super::hybrid::Semantic>,
+    dir: std::path::PathBuf,
     search_cache: quick_cache::sync::Cache<CacheKey, Arc<SearchResponse>>,
-    answer_cache: quick_cache::sync::Cache<CacheKey, Arc<AnswerResponse>>,
+    pub(super) answer_cache: quick_cache::sync::Cache<CacheKey, Arc<AnswerResponse>>,
 }
 
 impl SearchEngine {
@@ -218,7 +224,29 @@ impl SearchEngine {
             doc_numbers,
             search_cache: quick_cache::sync::Cache::new(CACHE_ENTRIES),
             answer_cache: quick_cache::sync::Cache::new(CACHE_ENTRIES),
+            semantic: None,
+            dir: dir.to_owned(),
         })
+    }
+
+    /// Adds semantic retrieval with `embedder` when the index has vectors made by it; otherwise the engine stays
+    /// lexical and the log says why.
+    pub fn with_semantic(
+        mut self,
+        embedder: Option<Arc<super::semantic::Embedder>>,
+    ) -> SearchEngine {
+        if let Some(embedder) = embedder {
+            match super::hybrid::Semantic::open(&self.dir, embedder) {
+                Ok(semantic) => self.semantic = Some(semantic),
+                Err(error) => tracing::warn!("检索和即时答复仅按关键词进行：{error}"),
+            }
+        }
+        self
+    }
+
+    /// Whether semantic retrieval is on.
+    pub fn is_hybrid(&self) -> bool {
+        self.semantic.is_some()
     }
 
     /// Forgets cached responses (benchmarks measure the uncached path with it).
@@ -268,7 +296,7 @@ impl SearchEngine {
         })
     }
 
-    fn analyse(&self, query: &str) -> AnalysedQuery {
+    pub(super) fn analyse(&self, query: &str) -> AnalysedQuery {
         let normalised = normalise(query);
         let analyzer = &self.analyzer;
         let mut weights: HashMap<String, f32> = HashMap::new();
@@ -377,7 +405,7 @@ impl SearchEngine {
     }
 
     /// Candidate documents, rescored for validity, best first.
-    fn candidates(
+    pub(super) fn candidates(
         &self,
         searcher: &Searcher,
         analysed: &AnalysedQuery,
@@ -442,7 +470,11 @@ impl SearchEngine {
         Ok(candidates)
     }
 
-    fn stored_text(&self, document: &TantivyDocument, field: tantivy::schema::Field) -> String {
+    pub(super) fn stored_text(
+        &self,
+        document: &TantivyDocument,
+        field: tantivy::schema::Field,
+    ) -> String {
         document
             .get_first(field)
             .and_then(|value| value.as_str())
@@ -450,7 +482,7 @@ impl SearchEngine {
             .to_owned()
     }
 
-    fn hit(
+    pub(super) fn hit(
         &self,
         searcher: &Searcher,
         candidate: &Candidate,
@@ -480,6 +512,7 @@ impl SearchEngine {
             issuer: meta.issuer.clone(),
             url: policy_url(&context.base_path, &meta.slug, &anchor),
             section,
+            article: None,
             snippet: snippet(&text, &terms, SNIPPET_CHARS),
             score: f64::from(candidate.score),
             status: validity.code(),
@@ -495,7 +528,7 @@ impl SearchEngine {
     /// One result per policy, best first: each policy's best document, scored by its best three documents (a
     /// policy that matches in several places is more likely what the question is about: 1 + ½ + ¼), and put
     /// ahead when the question names its document number.
-    fn rank_policies(
+    pub(super) fn rank_policies(
         &self,
         searcher: &Searcher,
         candidates: &[Candidate],
@@ -549,7 +582,7 @@ impl SearchEngine {
     }
 
     /// The whole-policy document of policy number `policy`.
-    fn policy_document(
+    pub(super) fn policy_document(
         &self,
         searcher: &Searcher,
         policy: usize,
@@ -619,125 +652,9 @@ impl SearchEngine {
         })
     }
 
-    /// Decides whether the policy base answers the question (`GET /api/answer`).
-    pub fn answer(
-        &self,
-        raw_question: &str,
-        context: &QueryContext,
-    ) -> Result<AnswerResponse, SearchServiceError> {
-        let question = Self::clean_query(raw_question)?;
-        let key = (question, 0, context.today, context.base_path.clone());
-        if let Some(cached) = self.answer_cache.get(&key) {
-            return Ok(AnswerResponse::clone(&cached));
-        }
-        let assessment = self.assess(&key.0, context)?;
-        let answered = assessment.confidence >= ANSWER_THRESHOLD;
-        let response = AnswerResponse {
-            answered,
-            confidence: (assessment.confidence * 1000.0).round() / 1000.0,
-            answer: assessment.best.filter(|_| answered),
-            alternatives: assessment.alternatives,
-        };
-        self.answer_cache.insert(key, Arc::new(response.clone()));
-        Ok(response)
-    }
-
-    /// The best candidate answer and its confidence, whatever the threshold (for calibrating it).
-    pub fn assess(
-        &self,
-        raw_question: &str,
-        context: &QueryContext,
-    ) -> Result<Assessment, SearchServiceError> {
-        let question = Self::clean_query(raw_question)?;
-        let question = question.as_str();
-        let searcher = self.reader.searcher();
-        let analysed = self.analyse(question);
-        let candidates = self.candidates(&searcher, &analysed, context.today, 3)?;
-        let ranked = self.rank_policies(&searcher, &candidates, &analysed)?;
-        let alternatives = ranked
-            .iter()
-            .take(3)
-            .map(|candidate| self.hit(&searcher, candidate, &analysed, context))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Only the two best policies may answer; when the best one no longer applies, the question is about an
-        // old policy and a person should answer it.
-        let answering: Vec<usize> = ranked.iter().take(2).map(|c| c.policy).collect();
-        let best_is_current = ranked
-            .first()
-            .is_some_and(|c| self.metas[c.policy].is_current(context.today));
-        let mut best: Option<(f64, Answer)> = None;
-        if !analysed.key_terms.is_empty() && best_is_current {
-            let weights = self.key_weights(&searcher, &analysed);
-            let top_score = candidates.first().map_or(0.0, |c| c.score);
-            for (rank, candidate) in candidates
-                .iter()
-                .filter(|c| c.kind != DocKind::Policy && answering.contains(&c.policy))
-                .take(8)
-                .enumerate()
-            {
-                let meta = &self.metas[candidate.policy];
-                if !meta.is_current(context.today) {
-                    continue; // Notice §二(二)2 answers from the policy base, never from a policy no longer in force.
-                }
-                let runner_up = candidates
-                    .iter()
-                    .find(|other| other.policy != candidate.policy)
-                    .map_or(0.0, |other| other.score);
-                let document: TantivyDocument = searcher.doc(candidate.address)?;
-                let heading = self.stored_text(&document, self.fields.heading);
-                let body = self.stored_text(&document, self.fields.body);
-                let signals = Signals {
-                    heading_coverage: coverage(&analysed.key_terms, &weights, &heading),
-                    coverage: coverage(
-                        &analysed.key_terms,
-                        &weights,
-                        &format!("{heading}\n{body}"),
-                    ),
-                    relative_score: if top_score > 0.0 {
-                        f64::from(candidate.score / top_score)
-                    } else {
-                        0.0
-                    },
-                    margin: if candidate.score > 0.0 {
-                        f64::from(((candidate.score - runner_up) / candidate.score).max(0.0))
-                    } else {
-                        0.0
-                    },
-                    rank,
-                };
-                let confidence = signals.confidence(candidate.kind);
-                if best.as_ref().is_some_and(|(known, _)| *known >= confidence) {
-                    continue;
-                }
-                let section = self.stored_text(&document, self.fields.section);
-                let anchor = self.stored_text(&document, self.fields.anchor);
-                let text = match candidate.kind {
-                    DocKind::Faq => body,
-                    _ => best_passage(&body, &analysed.key_terms),
-                };
-                best = Some((
-                    confidence,
-                    Answer {
-                        text,
-                        slug: meta.slug.clone(),
-                        title: meta.title.clone(),
-                        doc_number: meta.doc_number.clone(),
-                        url: policy_url(&context.base_path, &meta.slug, &anchor),
-                        section: Some(section),
-                    },
-                ));
-            }
-        }
-        Ok(Assessment {
-            confidence: best.as_ref().map_or(0.0, |(confidence, _)| *confidence),
-            best: best.map(|(_, answer)| answer),
-            alternatives,
-        })
-    }
-
     /// Weight of each key term: its inverse document frequency over headings and bodies, so rare, specific words
     /// (加计扣除) count more than common ones (企业).
-    fn key_weights(&self, searcher: &Searcher, analysed: &AnalysedQuery) -> Vec<f64> {
+    pub(super) fn key_weights(&self, searcher: &Searcher, analysed: &AnalysedQuery) -> Vec<f64> {
         let total = searcher.num_docs().max(1) as f64;
         analysed
             .key_terms
@@ -762,7 +679,7 @@ impl SearchEngine {
 
 /// How much a document's score counts given when its policy applied: outdated policies rank below current ones,
 /// unless the question names a year in which the policy applied.
-fn time_factor(meta: &PolicyMeta, today: NaiveDate, years: &[i32]) -> f32 {
+pub(super) fn time_factor(meta: &PolicyMeta, today: NaiveDate, years: &[i32]) -> f32 {
     let current = meta.is_current(today);
     let named_period = years.iter().any(|&year| meta.covers_year(year));
     match (years.is_empty(), named_period, current) {
@@ -787,38 +704,9 @@ impl From<tantivy::TantivyError> for SearchServiceError {
     }
 }
 
-/// The signals an instant answer is judged on.
-#[derive(Debug, Clone, Copy)]
-struct Signals {
-    /// Weighted share of the question's key terms found in the FAQ question or section heading.
-    heading_coverage: f64,
-    /// Weighted share found anywhere in the passage (heading and text).
-    coverage: f64,
-    /// Score relative to the best candidate of the query.
-    relative_score: f64,
-    /// Lead over the best candidate from another policy.
-    margin: f64,
-    /// Place among answer candidates.
-    rank: usize,
-}
-
-impl Signals {
-    /// Confidence in [0, 1]. A FAQ pair written for the question is the strongest source; a section must cover
-    /// the question in its text. Weights and the threshold are calibrated on the evaluation set.
-    fn confidence(&self, kind: DocKind) -> f64 {
-        let lead = 0.6 * self.relative_score + 0.4 * self.margin.min(0.5) * 2.0;
-        let raw = match kind {
-            DocKind::Faq => 0.45 * self.heading_coverage + 0.35 * self.coverage + 0.20 * lead,
-            _ => 0.20 * self.heading_coverage + 0.55 * self.coverage + 0.25 * lead,
-        };
-        let rank_penalty = 1.0 - 0.05 * self.rank as f64;
-        (raw * rank_penalty).clamp(0.0, 1.0)
-    }
-}
-
 /// Weighted share of `key_terms` present in `text`; a term present only through a synonym counts for less
 /// (0.8 of its weight for an equivalent word, 0.4 for a related one).
-fn coverage(key_terms: &[KeyTerm], weights: &[f64], text: &str) -> f64 {
+pub(super) fn coverage(key_terms: &[KeyTerm], weights: &[f64], text: &str) -> f64 {
     let text = normalise(text);
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
@@ -847,7 +735,7 @@ fn coverage(key_terms: &[KeyTerm], weights: &[f64], text: &str) -> f64 {
 }
 
 /// The few sentences of a section that cover the question best (an answer, not a whole page).
-fn best_passage(text: &str, key_terms: &[KeyTerm]) -> String {
+pub(super) fn best_passage(text: &str, key_terms: &[KeyTerm]) -> String {
     let sentences: Vec<&str> = text
         .split_inclusive(['。', '；', '！', '？', '\n'])
         .map(str::trim)
@@ -882,7 +770,7 @@ fn best_passage(text: &str, key_terms: &[KeyTerm]) -> String {
     passage
 }
 
-fn policy_url(base_path: &str, slug: &str, anchor: &str) -> String {
+pub(super) fn policy_url(base_path: &str, slug: &str, anchor: &str) -> String {
     if anchor.is_empty() {
         format!("{base_path}policies/{}/", encode_segment(slug))
     } else {

@@ -10,6 +10,7 @@ use tantivy::{Index, IndexWriter, TantivyDocument, doc};
 use super::SearchError;
 use super::analysis::{Analyzer, BIGRAMS, BigramTokenizer, WORDS, WordTokenizer};
 use super::schema::{DocKind, Fields, META_FILE, PolicyMeta};
+use super::vectors::BuiltVectors;
 use crate::markdown::Rendered;
 use crate::policy::Policy;
 use crate::publish::Staging;
@@ -40,6 +41,7 @@ pub fn build_index(
     analyzer: &Arc<Analyzer>,
     policies: &[Policy],
     rendered: &[Rendered],
+    vectors: Option<&BuiltVectors>,
 ) -> Result<IndexReport, SearchError> {
     let started = Instant::now();
     let staging = Staging::new(dir).map_err(|source| SearchError::Io {
@@ -69,6 +71,9 @@ pub fn build_index(
             source,
         }
     })?;
+    if let Some(vectors) = vectors {
+        vectors.write(staging.path())?;
+    }
     staging.publish().map_err(|source| SearchError::Io {
         path: dir.to_owned(),
         source,

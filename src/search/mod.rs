@@ -2,14 +2,19 @@
 //! query side, and the evaluation that measures them.
 
 pub mod analysis;
+pub mod answer;
+mod answer_lexical;
+mod case_question;
 mod doc_number;
 pub mod engine;
 pub mod eval;
+mod hybrid;
 mod indexer;
 pub mod passages;
 pub mod schema;
 pub mod semantic;
 mod snippet;
+pub mod vectors;
 
 use std::path::PathBuf;
 

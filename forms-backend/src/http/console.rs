@@ -1460,7 +1460,24 @@ async fn enter_request(
 // Knowledge gaps (知识缺口)
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Consultations the policy base could not answer, newest first: what the centre adds to the policy base next.
+/// A knowledge gap: the consultation, and the instant answer it got when the enterprise escalated it anyway.
+#[derive(Serialize)]
+struct GapView<'a> {
+    #[serde(flatten)]
+    order: OrderView<'a>,
+    answer: Option<GivenAnswer>,
+}
+
+/// The instant answer a consultation got (即时答复), as the enterprise saw it.
+#[derive(Serialize)]
+struct GivenAnswer {
+    title: String,
+    text: String,
+    url: String,
+}
+
+/// Consultations the policy base could not answer, and those whose instant answer did not solve the problem,
+/// newest first: what the centre adds to or corrects in the policy base next.
 async fn knowledge_gaps_page(State(state): State<Arc<ConsoleState>>, staff: Staff) -> Response {
     let forms = state.forms();
     let now = Utc::now();
@@ -1468,7 +1485,22 @@ async fn knowledge_gaps_page(State(state): State<Arc<ConsoleState>>, staff: Staf
         Ok(rows) => rows,
         Err(error) => return message_page(forms, Some(&staff), error.into()),
     };
-    let gaps: Vec<OrderView<'_>> = rows.iter().map(|row| order_view(forms, row, now)).collect();
+    let gaps: Vec<GapView<'_>> = rows
+        .iter()
+        .map(|row| GapView {
+            order: order_view(forms, row, now),
+            answer: row
+                .instant_answer
+                .as_deref()
+                .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+                .filter(|answer| answer["answered"] == serde_json::Value::Bool(true))
+                .map(|answer| GivenAnswer {
+                    title: answer["answer"]["title"].as_str().unwrap_or_default().to_owned(),
+                    text: answer["answer"]["text"].as_str().unwrap_or_default().to_owned(),
+                    url: answer["answer"]["url"].as_str().unwrap_or_default().to_owned(),
+                }),
+        })
+        .collect();
     let mut context = page_context(forms, Some(&staff), "知识缺口");
     context.insert("gaps", &gaps);
     context.insert("limit", &KNOWLEDGE_GAP_LIMIT);

@@ -616,7 +616,12 @@ impl Store {
     /// 知识缺口: consultations the policy base could not answer, newest first.
     pub async fn knowledge_gaps(&self, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM requests WHERE knowledge_gap = 1 ORDER BY created_at DESC LIMIT ?1",
+            // A consultation the policy base could not answer, or one whose instant answer the enterprise said
+            // did not solve its problem (转人工办理) — the strongest sign that the answer was wrong.
+            "SELECT * FROM requests WHERE knowledge_gap = 1
+                OR (instant_answer IS NOT NULL
+                    AND EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id AND e.kind = 'escalated'))
+             ORDER BY created_at DESC LIMIT ?1",
         )
         .bind(limit)
         .fetch_all(&self.pool)

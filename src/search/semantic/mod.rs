@@ -10,7 +10,9 @@ pub mod encoder;
 pub mod format;
 pub mod tokenizer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -159,6 +161,32 @@ impl Embedder {
         encoder::normalise(&mut vector);
         vector
     }
+}
+
+/// The model at `path` for semantic retrieval, loaded once per process; when it cannot be loaded, the log says
+/// once why search stays lexical.
+pub fn load_model(path: &Path) -> Option<Arc<Embedder>> {
+    static MODELS: OnceLock<Mutex<HashMap<PathBuf, Option<Arc<Embedder>>>>> = OnceLock::new();
+    let mut models = MODELS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    models
+        .entry(path.to_owned())
+        .or_insert_with(|| {
+            if path.as_os_str().is_empty() {
+                tracing::warn!("未配置语义模型（[search] model），检索和即时答复仅按关键词进行");
+                return None;
+            }
+            match Embedder::load(path) {
+                Ok(embedder) => Some(Arc::new(embedder)),
+                Err(error) => {
+                    tracing::warn!("语义模型不可用，检索和即时答复仅按关键词进行：{error}");
+                    None
+                }
+            }
+        })
+        .clone()
 }
 
 /// Cosine similarity of two unit vectors.
