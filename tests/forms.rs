@@ -1174,7 +1174,9 @@ async fn a_consultation_escalated_after_its_instant_answer_is_a_knowledge_gap_wi
     let html = app.console_page(&session, "/console/knowledge-gaps").await;
     assert!(html.contains(&number), "{html}");
     assert!(html.contains("已答复，企业仍转人工"), "{html}");
-    let title = created["instant_answer"]["answer"]["title"].as_str().unwrap();
+    let title = created["instant_answer"]["answer"]["title"]
+        .as_str()
+        .unwrap();
     assert!(html.contains(title), "the answer it got is shown: {title}");
 }
 

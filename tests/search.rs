@@ -32,8 +32,11 @@ fn run_qihu(args: &[&str]) -> Vec<u8> {
         .iter()
         .position(|a| *a == "--policies")
         .and_then(|i| args.get(i + 1))
-        .map_or("default".to_owned(), |p| p.replace(['/', '\\'], "_"));
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("vector-cache{corpus}"));
+        .map(|p| Path::new(p).strip_prefix(root()).unwrap_or(Path::new(p)))
+        .map_or("default".to_owned(), |p| {
+            p.display().to_string().replace(['/', '\\'], "_")
+        });
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("vector-cache-{corpus}"));
     let output = Command::new(env!("CARGO_BIN_EXE_qihu"))
         .current_dir(root())
         .env("QIHU_SEARCH__VECTOR_CACHE", cache)

@@ -147,9 +147,9 @@ impl ModelFile {
         let block = cursor.count("block", 1024)?;
         if block != Q4_BLOCK
             || hyper.heads == 0
-            || hyper.hidden % hyper.heads != 0
-            || hyper.hidden % Q4_BLOCK != 0
-            || hyper.ffn % Q4_BLOCK != 0
+            || !hyper.hidden.is_multiple_of(hyper.heads)
+            || !hyper.hidden.is_multiple_of(Q4_BLOCK)
+            || !hyper.ffn.is_multiple_of(Q4_BLOCK)
         {
             return Err(SemanticError::Format("模型的维度不受支持".to_owned()));
         }
