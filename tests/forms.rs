@@ -1277,7 +1277,8 @@ async fn script_in_request_fields_is_escaped_on_console_pages() {
     let script = "<script>alert('x')</script>";
     let mut hostile = request(
         "consultation",
-        &format!("{script}我们想了解一下出口退税率在哪里可以查到？"),
+        // A question about the enterprise's own case: never answered at once, so it is a knowledge gap.
+        &format!("{script}帮我查一下我们公司的出口退税申请到哪一步了？"),
     );
     for field in ["enterprise_name", "contact_name", "town"] {
         hostile[field] = json!(format!("{script}{}", hostile[field].as_str().unwrap()));
