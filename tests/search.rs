@@ -96,8 +96,13 @@ fn analyzer() -> Arc<Analyzer> {
     }))
 }
 
+/// The engine as `qihu serve` opens it: the index with the shipped model.
 fn engine(built: &Built) -> SearchEngine {
-    SearchEngine::open(&built.index, analyzer()).expect("index opens")
+    SearchEngine::open(&built.index, analyzer())
+        .expect("index opens")
+        .with_semantic(qihu::search::semantic::load_model(
+            &root().join("models/e5-small-zh-q4.bin"),
+        ))
 }
 
 fn context() -> QueryContext {
