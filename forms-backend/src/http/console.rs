@@ -1495,9 +1495,18 @@ async fn knowledge_gaps_page(State(state): State<Arc<ConsoleState>>, staff: Staf
                 .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
                 .filter(|answer| answer["answered"] == serde_json::Value::Bool(true))
                 .map(|answer| GivenAnswer {
-                    title: answer["answer"]["title"].as_str().unwrap_or_default().to_owned(),
-                    text: answer["answer"]["text"].as_str().unwrap_or_default().to_owned(),
-                    url: answer["answer"]["url"].as_str().unwrap_or_default().to_owned(),
+                    title: answer["answer"]["title"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    text: answer["answer"]["text"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    url: answer["answer"]["url"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 }),
         })
         .collect();
