@@ -2,10 +2,12 @@
 //! query side, and the evaluation that measures them.
 
 pub mod analysis;
+mod collector;
 mod doc_number;
 pub mod engine;
 pub mod eval;
 mod indexer;
+mod lexical;
 pub mod schema;
 mod snippet;
 
