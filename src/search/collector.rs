@@ -1,5 +1,5 @@
 //! Candidate collection (候选文档): the best-scoring documents with at most a few per policy, in one pass with
-//! block-max pruning.
+//! block-max pruning; and the policy-level scores of the metadata, which is indexed once per policy.
 //!
 //! A policy has about twenty documents (its sections and FAQ pairs), and they share the policy's metadata, so the
 //! plain top documents of a query are often a handful of policies many times over; reading more and more of
@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::query::Weight;
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::query::{Bm25StatisticsProvider, Weight};
+use tantivy::schema::Field;
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 /// A scored document and the policy it belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -169,6 +170,94 @@ impl SegmentCollector for PolicySegmentCollector {
 
     fn harvest(self) -> Vec<Collected> {
         self.pool.entries
+    }
+}
+
+/// The score of every matching document, by policy (a dense table: one entry per policy).
+pub struct PolicyScores {
+    pub policies: usize,
+}
+
+pub struct PolicyScoresSegment {
+    policy: tantivy::columnar::Column<u64>,
+    scores: Vec<(u64, Score)>,
+}
+
+impl Collector for PolicyScores {
+    type Fruit = Vec<Score>;
+    type Child = PolicyScoresSegment;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<PolicyScoresSegment> {
+        Ok(PolicyScoresSegment {
+            policy: reader.fast_fields().u64("policy")?,
+            scores: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(u64, Score)>>) -> tantivy::Result<Vec<Score>> {
+        let mut scores: Vec<Score> = vec![0.0; self.policies];
+        for (policy, score) in fruits.into_iter().flatten() {
+            if let Some(slot) = scores.get_mut(policy as usize) {
+                *slot = slot.max(score);
+            }
+        }
+        Ok(scores)
+    }
+}
+
+impl SegmentCollector for PolicyScoresSegment {
+    type Fruit = Vec<(u64, Score)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.scores
+            .push((self.policy.first(doc).unwrap_or_default(), score));
+    }
+
+    fn harvest(self) -> Vec<(u64, Score)> {
+        self.scores
+    }
+}
+
+/// BM25 statistics under which a field indexed once per policy (the metadata, in the whole-policy document)
+/// scores as if each of the policy's documents carried it: its document frequencies and token count are
+/// scaled by the documents per policy, so its weight against headings and texts is that of a field of every
+/// document.
+pub struct PolicyLevelStatistics<'a> {
+    pub searcher: &'a Searcher,
+    pub meta: Field,
+    /// Index documents per policy.
+    pub scale: f64,
+}
+
+impl Bm25StatisticsProvider for PolicyLevelStatistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        let tokens = self.searcher.total_num_tokens(field)?;
+        Ok(if field == self.meta {
+            (tokens as f64 * self.scale) as u64
+        } else {
+            tokens
+        })
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.searcher.total_num_docs()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let frequency = self.searcher.doc_freq(term)?;
+        Ok(if term.field() == self.meta {
+            (frequency as f64 * self.scale).round() as u64
+        } else {
+            frequency
+        })
     }
 }
 

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use super::SearchError;
 use super::analysis::{Relation, bigrams, is_cjk, normalise};
-use super::collector::PolicyTopDocs;
+use super::collector::{PolicyLevelStatistics, PolicyScores, PolicyTopDocs};
 use super::doc_number::{self, DocNumber, DocNumberMatch};
 use super::engine::{Hit, QueryContext, SearchEngine};
 use super::schema::{DocKind, PolicyMeta};
@@ -26,6 +26,8 @@ use crate::site::views::encode_segment;
 const PER_POLICY: usize = 5;
 /// Fewest candidate documents read, however few results are wanted.
 const MIN_CANDIDATES: usize = 30;
+/// Policies whose metadata matches best, read whole: this many per result wanted.
+const META_POLICIES_PER_RESULT: usize = 2;
 /// Expired or replaced policies rank below valid ones: their scores are multiplied by this.
 const OUTDATED_FACTOR: f32 = 0.35;
 /// A query word that is part of a longer query word is left out when more than this share of documents has it.
@@ -155,13 +157,15 @@ impl SearchEngine {
         }
     }
 
-    pub(super) fn build_query(
+    /// The query over the documents (headings, texts, bigrams) and the query over the policies' metadata.
+    pub(super) fn build_queries(
         &self,
         searcher: &Searcher,
         analysed: &AnalysedQuery,
-    ) -> BooleanQuery {
+    ) -> (BooleanQuery, BooleanQuery) {
         let fields = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut meta_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         // A part of a longer query word that is in most documents (企业 in 小微企业) ranks nothing and costs the
         // most to score: the longer word carries the meaning.
         let common_above = (searcher.num_docs() as f64 * COMMON_PART_SHARE) as u64;
@@ -173,18 +177,22 @@ impl SearchEngine {
                 .unwrap_or(0)
                 > common_above
         };
-        let mut push = |field, text: &str, boost: f32| {
+        let clause = |field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
             let term = Term::from_field_text(field, text);
             let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            clauses.push((
+            (
                 Occur::Should,
                 Box::new(BoostQuery::new(Box::new(query), boost)),
-            ));
+            )
         };
         for term in analysed.terms.iter().filter(|term| !is_common_part(term)) {
-            push(fields.heading, &term.text, HEADING_BOOST * term.weight);
-            push(fields.meta, &term.text, META_BOOST * term.weight);
-            push(fields.body, &term.text, BODY_BOOST * term.weight);
+            clauses.push(clause(
+                fields.heading,
+                &term.text,
+                HEADING_BOOST * term.weight,
+            ));
+            meta_clauses.push(clause(fields.meta, &term.text, META_BOOST * term.weight));
+            clauses.push(clause(fields.body, &term.text, BODY_BOOST * term.weight));
         }
         // The bigram backstop is for rarer pairs (微企 finds 中小微企业); a pair in most documents (企业) would
         // match everything and cost the most.
@@ -196,15 +204,21 @@ impl SearchEngine {
                 > rare_gram_above
         };
         for gram in analysed.bigrams.iter().filter(|gram| !is_common_gram(gram)) {
-            push(fields.heading_bigrams, gram, HEADING_BIGRAM_BOOST);
-            push(fields.body_bigrams, gram, BODY_BIGRAM_BOOST);
+            clauses.push(clause(fields.heading_bigrams, gram, HEADING_BIGRAM_BOOST));
+            clauses.push(clause(fields.body_bigrams, gram, BODY_BIGRAM_BOOST));
         }
-        BooleanQuery::new(clauses)
+        (BooleanQuery::new(clauses), BooleanQuery::new(meta_clauses))
     }
 
     /// Candidate documents, rescored for validity, best first: the best [`PER_POLICY`] documents of each
     /// policy among the best `wanted × PER_POLICY` (at least [`MIN_CANDIDATES`]), so at least `wanted` policies
-    /// whenever that many match, in one pass.
+    /// whenever that many match.
+    ///
+    /// A document scores its own heading, text and bigrams plus its policy's metadata (title, 文号, issuers …).
+    /// The metadata is indexed once per policy and scored once per policy (as if every document of the policy
+    /// carried it, see [`PolicyLevelStatistics`]), then added to each of the policy's documents: the documents
+    /// are read in one pruned pass on their own scores, and every document of the policies whose metadata
+    /// matches best is read as well, so those policies are ranked on all their documents.
     pub(super) fn candidates(
         &self,
         searcher: &Searcher,
@@ -215,26 +229,82 @@ impl SearchEngine {
         if analysed.terms.is_empty() && analysed.bigrams.is_empty() {
             return Ok(Vec::new());
         }
-        let query = self.build_query(searcher, analysed);
-        let collector = PolicyTopDocs {
-            limit: (wanted * PER_POLICY).max(MIN_CANDIDATES),
-            per_policy: PER_POLICY,
+        let (query, meta_query) = self.build_queries(searcher, analysed);
+        let statistics = PolicyLevelStatistics {
+            searcher,
+            meta: self.fields.meta,
+            scale: searcher.num_docs() as f64 / self.metas.len().max(1) as f64,
         };
-        let collected = searcher.search(&query, &collector)?;
+        let meta_scores = searcher.search_with_statistics_provider(
+            &meta_query,
+            &PolicyScores {
+                policies: self.metas.len(),
+            },
+            &statistics,
+        )?;
+        let limit = (wanted * PER_POLICY).max(MIN_CANDIDATES);
+        let mut collected = searcher.search(
+            &query,
+            &PolicyTopDocs {
+                limit,
+                per_policy: PER_POLICY,
+            },
+        )?;
+        let mut best_meta: Vec<(usize, f32)> = meta_scores
+            .iter()
+            .enumerate()
+            .filter(|(_, score)| **score > 0.0)
+            .map(|(policy, score)| (policy, *score))
+            .collect();
+        best_meta.sort_by(|a, b| b.1.total_cmp(&a.1));
+        best_meta.truncate(META_POLICIES_PER_RESULT * wanted);
+        if !best_meta.is_empty() {
+            let policies: Vec<Term> = best_meta
+                .iter()
+                .map(|(policy, _)| Term::from_field_u64(self.fields.policy, *policy as u64))
+                .collect();
+            let of_policies = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(BoostQuery::new(Box::new(TermSetQuery::new(policies)), 0.0))
+                        as Box<dyn Query>,
+                ),
+                (Occur::Should, Box::new(query.clone())),
+            ]);
+            collected.extend(searcher.search(
+                &of_policies,
+                &PolicyTopDocs {
+                    limit: best_meta.len() * PER_POLICY,
+                    per_policy: PER_POLICY,
+                },
+            )?);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut counts: HashMap<usize, usize> = HashMap::new();
         let mut candidates = Vec::with_capacity(collected.len());
         for document in collected {
             let policy = document.policy as usize;
             let Some(meta) = self.metas.get(policy) else {
                 continue;
             };
+            if !seen.insert(document.address) {
+                continue;
+            }
+            let score = document.score + meta_scores.get(policy).copied().unwrap_or(0.0);
             candidates.push(Candidate {
                 address: document.address,
                 policy,
                 kind: DocKind::from_code(document.kind),
-                score: document.score * time_factor(meta, today, &analysed.years),
+                score: score * time_factor(meta, today, &analysed.years),
             });
         }
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        candidates.retain(|candidate| {
+            let count = counts.entry(candidate.policy).or_default();
+            *count += 1;
+            *count <= PER_POLICY
+        });
+        candidates.truncate(limit);
         Ok(candidates)
     }
 
