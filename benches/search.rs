@@ -113,6 +113,22 @@ fn main() {
             cached.push(started.elapsed());
         }
     }
+    // The slowest questions (median over the rounds), where the tail comes from.
+    let mut by_query: Vec<(Duration, &String)> = queries
+        .iter()
+        .enumerate()
+        .map(|(place, query)| {
+            let mut times: Vec<Duration> = (0..rounds)
+                .map(|round| search[round * queries.len() + place])
+                .collect();
+            times.sort();
+            (times[times.len() / 2], query)
+        })
+        .collect();
+    by_query.sort_by(|a, b| b.0.cmp(&a.0));
+    for (time, query) in by_query.iter().take(5) {
+        println!("slow: {:.2} ms  {query}", time.as_secs_f64() * 1e3);
+    }
     report("search (limit 10, uncached)", search);
     report("answer (uncached)", answer);
     report("search (limit 10, repeated query, cached)", cached);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
@@ -32,6 +32,8 @@ const META_POLICIES_PER_RESULT: usize = 2;
 const OUTDATED_FACTOR: f32 = 0.35;
 /// A query word that is part of a longer query word is left out when more than this share of documents has it.
 const COMMON_PART_SHARE: f64 = 0.2;
+/// A query word of one ideograph is left out when more than this share of documents has it.
+const COMMON_CHAR_SHARE: f64 = 0.05;
 /// Bigrams are a backstop for pairs the words missed; only pairs in at most this share of documents are used.
 const RARE_GRAM_SHARE: f64 = 0.05;
 /// Field boosts: where a term matches says how much it matters.
@@ -185,7 +187,21 @@ impl SearchEngine {
                 Box::new(BoostQuery::new(Box::new(query), boost)),
             )
         };
-        for term in analysed.terms.iter().filter(|term| !is_common_part(term)) {
+        // A single ideograph in many documents (人, 查, 办 …) counts a third of a word and ranks next to
+        // nothing, but its posting list is the longest the query would walk.
+        let common_char_above = (searcher.num_docs() as f64 * COMMON_CHAR_SHARE) as u64;
+        let is_common_char = |term: &QueryTerm| {
+            term.text.chars().count() == 1
+                && searcher
+                    .doc_freq(&Term::from_field_text(fields.body, &term.text))
+                    .unwrap_or(0)
+                    > common_char_above
+        };
+        for term in analysed
+            .terms
+            .iter()
+            .filter(|term| !is_common_part(term) && !is_common_char(term))
+        {
             clauses.push(clause(
                 fields.heading,
                 &term.text,
@@ -263,11 +279,22 @@ impl SearchEngine {
                 .iter()
                 .map(|(policy, _)| Term::from_field_u64(self.fields.policy, *policy as u64))
                 .collect();
+            // A union of short posting lists (a policy has a few dozen documents): cheaper than a term set,
+            // which builds an automaton and a bit set of the whole index for every query.
+            let any_of_them = BooleanQuery::new(
+                policies
+                    .into_iter()
+                    .map(|term| {
+                        let query: Box<dyn Query> =
+                            Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                        (Occur::Should, query)
+                    })
+                    .collect(),
+            );
             let of_policies = BooleanQuery::new(vec![
                 (
                     Occur::Must,
-                    Box::new(BoostQuery::new(Box::new(TermSetQuery::new(policies)), 0.0))
-                        as Box<dyn Query>,
+                    Box::new(BoostQuery::new(Box::new(any_of_them), 0.0)) as Box<dyn Query>,
                 ),
                 (Occur::Should, Box::new(query.clone())),
             ]);
@@ -390,6 +417,15 @@ impl SearchEngine {
             let top = ranked.iter().map(|c| c.score).fold(1.0_f32, f32::max);
             for (policy, number) in self.doc_numbers.iter().enumerate() {
                 let Some(number) = number else { continue };
+                // Only a policy whose year and serial the question names can match; the full check normalises
+                // the question, too dear to do for every policy.
+                if !analysed
+                    .doc_numbers
+                    .iter()
+                    .any(|named| named.year == number.year && named.serial == number.serial)
+                {
+                    continue;
+                }
                 let Some(strength) =
                     doc_number::match_question(&analysed.doc_numbers, &analysed.text, number)
                 else {
