@@ -125,7 +125,7 @@ fn main() {
             (times[times.len() / 2], query)
         })
         .collect();
-    by_query.sort_by(|a, b| b.0.cmp(&a.0));
+    by_query.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
     for (time, query) in by_query.iter().take(5) {
         println!("slow: {:.2} ms  {query}", time.as_secs_f64() * 1e3);
     }
