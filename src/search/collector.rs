@@ -298,6 +298,50 @@ mod tests {
     }
 
     #[test]
+    fn policy_level_statistics_scale_only_the_metadata_field() {
+        use crate::search::schema::Fields;
+        let (schema, fields) = Fields::schema();
+        let index = tantivy::Index::create_in_ram(schema);
+        for name in [
+            crate::search::analysis::WORDS,
+            crate::search::analysis::BIGRAMS,
+        ] {
+            index
+                .tokenizers()
+                .register(name, tantivy::tokenizer::WhitespaceTokenizer::default());
+        }
+        let mut writer: tantivy::IndexWriter =
+            index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for policy in 0..2u64 {
+            let mut whole = tantivy::TantivyDocument::default();
+            whole.add_u64(fields.policy, policy);
+            whole.add_text(fields.meta, "稳岗 返还");
+            whole.add_text(fields.body, "稳岗");
+            writer.add_document(whole).unwrap();
+            for _ in 0..3 {
+                let mut section = tantivy::TantivyDocument::default();
+                section.add_u64(fields.policy, policy);
+                section.add_text(fields.body, "稳岗");
+                writer.add_document(section).unwrap();
+            }
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let statistics = PolicyLevelStatistics {
+            searcher: &searcher,
+            meta: fields.meta,
+            scale: 4.0,
+        };
+        let meta = Term::from_field_text(fields.meta, "稳岗");
+        let body = Term::from_field_text(fields.body, "稳岗");
+        // As if all 8 documents carried the metadata of their policy.
+        assert_eq!(statistics.doc_freq(&meta).unwrap(), 8);
+        assert_eq!(statistics.total_num_tokens(fields.meta).unwrap(), 16);
+        assert_eq!(statistics.doc_freq(&body).unwrap(), 8);
+        assert_eq!(statistics.total_num_docs().unwrap(), 8);
+    }
+
+    #[test]
     fn prunes_nothing_until_the_pool_is_full() {
         let mut pool = Pool::new(3, 3);
         offer_all(&mut pool, &[(2.0, 1), (1.0, 2)]);
