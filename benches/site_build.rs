@@ -1,4 +1,5 @@
-//! Benchmark: `qihu build` over a synthetic corpus (default 10,000 policies).
+//! Benchmark: `qihu build` over a synthetic corpus made of the real policies' paragraphs (default 10,000
+//! policies).
 //!
 //! Run: `cargo bench --bench site_build` (set `QIHU_BENCH_POLICIES` and `QIHU_BENCH_RUNS` to change the size,
 //! `QIHU_BENCH_DIR` to choose the file system the site is written to, e.g. `/dev/shm`).
@@ -28,15 +29,17 @@ fn main() {
     .expect("temporary folder");
     let policies = work.path().join("policies");
     let generated = Instant::now();
-    qihu::synthetic::write_corpus(&policies, count, 2022).expect("write corpus");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let source = qihu::synthetic::Source::load(&root.join("policies")).expect("real policies");
+    qihu::synthetic::write_corpus(&source, &policies, count, 2022).expect("write corpus");
     println!("generated {count} policies in {:.2?}", generated.elapsed());
 
     let options = BuildOptions {
         policies_dir: policies,
         output_dir: work.path().join("public"),
-        templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("site-templates"),
+        templates_dir: root.join("site-templates"),
         index_dir: std::env::var_os("QIHU_BENCH_INDEX").map(|_| work.path().join("index")),
-        analysis_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/search"),
+        analysis_dir: root.join("config/search"),
         today: NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
         semantic: None,
     };

@@ -252,6 +252,9 @@ pub struct GenCorpusArgs {
     /// 随机种子：相同种子生成相同语料
     #[arg(long, default_value_t = 2022)]
     pub seed: u64,
+    /// 语料素材：从这个目录中的真实政策抽取段落、标题、问答和文号
+    #[arg(long, value_name = "DIR", default_value = "policies")]
+    pub policies: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -400,7 +400,9 @@ fn deadline(settings: &Settings, args: DeadlineArgs) -> anyhow::Result<ExitCode>
 }
 
 fn gen_corpus(args: GenCorpusArgs) -> anyhow::Result<ExitCode> {
-    let written = synthetic::write_corpus(&args.out, args.count, args.seed)
+    let source = synthetic::Source::load(&args.policies)
+        .with_context(|| format!("从 {} 读取语料素材失败", args.policies.display()))?;
+    let written = synthetic::write_corpus(&source, &args.out, args.count, args.seed)
         .with_context(|| format!("写入合成语料到 {} 失败", args.out.display()))?;
     println!("已生成 {written} 篇合成政策到 {}", args.out.display());
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use jieba_rs::Jieba;
 use serde::Deserialize;
@@ -35,8 +35,43 @@ pub enum AnalysisError {
 /// Every character maps to exactly one character, so character positions in the normalised text are positions
 /// in the original (snippets rely on it).
 pub fn normalise(text: &str) -> String {
-    let half: String = text.chars().map(normalise_char).collect();
-    fast2s::convert(&half)
+    let mut half = String::with_capacity(text.len());
+    let mut simplified = true;
+    for c in text.chars() {
+        let c = normalise_char(c);
+        simplified = simplified && !may_be_traditional(c);
+        half.push(c);
+    }
+    // fast2s looks every character up in a few hash maps; most policy text is simplified already, and a
+    // character it would leave alone in any context needs no look-up.
+    if simplified {
+        half
+    } else {
+        fast2s::convert(&half)
+    }
+}
+
+/// Whether fast2s may change `c` (alone or in some context): a table of the Basic Multilingual Plane made once.
+fn may_be_traditional(c: char) -> bool {
+    static TABLE: LazyLock<Vec<u64>> = LazyLock::new(|| {
+        // Characters fast2s converts only in some words, or leaves alone only in some words.
+        const CONTEXTUAL: &str = "兒覆夥藉瞭麽幺於乾著苧闔鍾讎畫";
+        let mut table = vec![0u64; 0x1_0000 / 64];
+        let mut buffer = [0u8; 4];
+        for code in 0x0800u32..0x1_0000 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let alone: &str = c.encode_utf8(&mut buffer);
+            if CONTEXTUAL.contains(c) || fast2s::convert(alone) != alone {
+                table[code as usize / 64] |= 1 << (code % 64);
+            }
+        }
+        table
+    });
+    let code = c as usize;
+    // fast2s converts three-byte characters only (U+0800..U+FFFF).
+    (0x0800..0x1_0000).contains(&code) && TABLE[code / 64] & (1 << (code % 64)) != 0
 }
 
 fn normalise_char(c: char) -> char {
@@ -348,19 +383,24 @@ impl Tokenizer for WordTokenizer {
     type TokenStream<'a> = VecTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream<'a> {
-        let normalised = normalise(text);
-        let tokens = self
-            .analyzer
-            .segment_for_search(&normalised)
-            .into_iter()
-            .map(|(from, to, word)| (from, to, word.to_owned()))
-            .collect();
+        let tokens = self.analyzer.word_tokens(text);
         self.token.reset();
         VecTokenStream {
             tokens,
             index: 0,
             token: &mut self.token,
         }
+    }
+}
+
+impl Analyzer {
+    /// The tokens of a word field (normalised, search-mode segmentation) with their byte offsets.
+    pub fn word_tokens(&self, text: &str) -> Vec<(usize, usize, String)> {
+        let normalised = normalise(text);
+        self.segment_for_search(&normalised)
+            .into_iter()
+            .map(|(from, to, word)| (from, to, word.to_owned()))
+            .collect()
     }
 }
 
@@ -403,6 +443,20 @@ pub(crate) mod tests {
         let normalised = normalise(text);
         assert_eq!(normalised, "滕政办发[2022]1号 abc 社会保险[试行]");
         assert_eq!(normalised.chars().count(), text.chars().count());
+    }
+
+    #[test]
+    fn the_simplified_fast_path_gives_what_fast2s_gives() {
+        for text in [
+            "滕政办发〔2022〕1号 企业所得税减按25%计入应纳税所得额",
+            "社會保險費緩繳，營業執照辦理",
+            "答覆批覆 乾隆 計畫 看著",
+            "简体中文里没有繁体字。",
+        ] {
+            let half: String = text.chars().map(normalise_char).collect();
+            assert_eq!(normalise(text), fast2s::convert(&half), "{text}");
+        }
+        assert!(may_be_traditional('會') && !may_be_traditional('会'));
     }
 
     #[test]

@@ -9,9 +9,10 @@ use serde::Serialize;
 use super::case_question::is_case_question;
 use super::engine::{
     Answer, AnswerResponse, Assessment, QueryContext, SearchEngine, SearchServiceError,
-    best_passage, coverage, policy_url,
+    best_passage, coverage,
 };
 use super::hybrid::Fused;
+use super::lexical::policy_url;
 use super::schema::DocKind;
 
 /// A question is answered at once from this confidence up. Calibrated on the calibration half of the

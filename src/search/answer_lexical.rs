@@ -5,8 +5,8 @@ use tantivy::TantivyDocument;
 
 use super::engine::{
     Answer, Assessment, QueryContext, SearchEngine, SearchServiceError, best_passage, coverage,
-    policy_url,
 };
+use super::lexical::policy_url;
 use super::schema::DocKind;
 
 impl SearchEngine {

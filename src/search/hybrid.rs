@@ -10,10 +10,8 @@ use tantivy::{Searcher, TantivyDocument};
 
 use super::SearchError;
 use super::doc_number::{self, DocNumberMatch};
-use super::engine::{
-    AnalysedQuery, Candidate, Hit, QueryContext, SearchEngine, SearchResponse, SearchServiceError,
-    policy_url, time_factor,
-};
+use super::engine::{Hit, QueryContext, SearchEngine, SearchResponse, SearchServiceError};
+use super::lexical::{AnalysedQuery, Candidate, policy_url, time_factor};
 use super::passages::Passage;
 use super::schema::DocKind;
 use super::semantic::{Embedder, cosine};

@@ -63,7 +63,8 @@ impl Fields {
             let options = TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer(WORDS)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                    // No phrase queries: frequencies are all BM25 needs, and positions cost index time and space.
+                    .set_index_option(IndexRecordOption::WithFreqs),
             );
             if stored {
                 options.set_stored()
