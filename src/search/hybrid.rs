@@ -9,7 +9,6 @@ use std::sync::Arc;
 use tantivy::{Searcher, TantivyDocument};
 
 use super::SearchError;
-use super::doc_number::{self, DocNumberMatch};
 use super::engine::{Hit, QueryContext, SearchEngine, SearchResponse, SearchServiceError};
 use super::lexical::{AnalysedQuery, Candidate, policy_url, time_factor};
 use super::passages::Passage;
@@ -239,26 +238,14 @@ impl SearchEngine {
                 Some(_) => {}
             }
         }
-        if !analysed.doc_numbers.is_empty() {
-            let top = ranked
-                .iter()
-                .map(|r| r.score)
-                .fold(0.0_f32, f32::max)
-                .max(0.1);
-            for (policy, number) in self.doc_numbers.iter().enumerate() {
-                let Some(number) = number else { continue };
-                let Some(strength) =
-                    doc_number::match_question(&analysed.doc_numbers, &analysed.text, number)
-                else {
-                    continue;
-                };
-                let boost = match strength {
-                    DocNumberMatch::Strong => top * 2.0,
-                    DocNumberMatch::Weak => top * 0.8,
-                };
-                if let Some((at, _)) = seen.get(&policy) {
-                    ranked[*at].score += boost;
-                }
+        let top = ranked
+            .iter()
+            .map(|r| r.score)
+            .fold(0.0_f32, f32::max)
+            .max(0.1);
+        for (policy, boost) in self.doc_number_boosts(analysed, top) {
+            if let Some((at, _)) = seen.get(&policy) {
+                ranked[*at].score += boost;
             }
         }
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score));

@@ -416,26 +416,7 @@ impl SearchEngine {
         }
         if !analysed.doc_numbers.is_empty() {
             let top = ranked.iter().map(|c| c.score).fold(1.0_f32, f32::max);
-            for (policy, number) in self.doc_numbers.iter().enumerate() {
-                let Some(number) = number else { continue };
-                // Only a policy whose year and serial the question names can match; the full check normalises
-                // the question, too dear to do for every policy.
-                if !analysed
-                    .doc_numbers
-                    .iter()
-                    .any(|named| named.year == number.year && named.serial == number.serial)
-                {
-                    continue;
-                }
-                let Some(strength) =
-                    doc_number::match_question(&analysed.doc_numbers, &analysed.text, number)
-                else {
-                    continue;
-                };
-                let boost = match strength {
-                    DocNumberMatch::Strong => top * 2.0,
-                    DocNumberMatch::Weak => top * 0.8,
-                };
+            for (policy, boost) in self.doc_number_boosts(analysed, top) {
                 match seen.get(&policy) {
                     Some((place, _)) => ranked[*place].score += boost,
                     None => {
@@ -484,6 +465,46 @@ impl SearchEngine {
 
 /// How much a document's score counts given when its policy applied: outdated policies rank below current ones,
 /// unless the question names a year in which the policy applied.
+impl SearchEngine {
+    /// The policies whose 文号 the question names, with what each gains: twice the best score when the issuer
+    /// part matches too, 0.8 of it when only year and serial do.
+    pub(super) fn doc_number_boosts(
+        &self,
+        analysed: &AnalysedQuery,
+        top: f32,
+    ) -> Vec<(usize, f32)> {
+        if analysed.doc_numbers.is_empty() {
+            return Vec::new();
+        }
+        let mut boosts = Vec::new();
+        for (policy, number) in self.doc_numbers.iter().enumerate() {
+            let Some(number) = number else { continue };
+            // Only a policy whose year and serial the question names can match; the full check normalises
+            // the question, too dear to do for every policy.
+            if !analysed
+                .doc_numbers
+                .iter()
+                .any(|named| named.year == number.year && named.serial == number.serial)
+            {
+                continue;
+            }
+            let Some(strength) =
+                doc_number::match_question(&analysed.doc_numbers, &analysed.text, number)
+            else {
+                continue;
+            };
+            boosts.push((
+                policy,
+                match strength {
+                    DocNumberMatch::Strong => top * 2.0,
+                    DocNumberMatch::Weak => top * 0.8,
+                },
+            ));
+        }
+        boosts
+    }
+}
+
 pub(super) fn time_factor(meta: &PolicyMeta, today: NaiveDate, years: &[i32]) -> f32 {
     let current = meta.is_current(today);
     let named_period = years.iter().any(|&year| meta.covers_year(year));
