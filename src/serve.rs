@@ -451,6 +451,18 @@ pub fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
         if args.watch {
             watch(Arc::clone(&app.state), options)?;
         }
+        // Orders a crash left at `new` between intake and automatic dispatch (saved by an earlier version in two
+        // steps) are dispatched before the first request is served.
+        match app
+            .forms
+            .forms
+            .finish_interrupted_dispatches(chrono::Utc::now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(finished) => tracing::info!("已完成 {finished} 件中断的自动派单"),
+            Err(error) => tracing::error!("完成中断的自动派单时出错：{error}"),
+        }
         let poll = Duration::from_secs(app.state.settings.mail.poll_seconds.max(1));
         qihu_forms::mail::spawn_worker(app.store.clone(), app.mailer.clone(), poll);
         spawn_supervision(

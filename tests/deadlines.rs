@@ -1,5 +1,6 @@
 //! Deadlines counted in real Chinese working days: the `qihu deadline` contract on real holiday periods.
 
+use qihu_forms::order::Status;
 use std::process::Command;
 
 use serde_json::Value;
@@ -101,7 +102,7 @@ async fn dispatched_order(app: &App, description: &str, now: DateTime<Utc>) -> R
         .dispatch(&submitted.row, "tax", &[], "centre:test", "测试派单", now)
         .await
         .unwrap();
-    assert_eq!(row.status, "dispatched");
+    assert_eq!(row.status, Status::Dispatched);
     row
 }
 

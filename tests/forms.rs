@@ -3,6 +3,7 @@
 //! asserted (recipients, Chinese subjects and bodies, working links). Nothing sleeps: the outbox is drained
 //! explicitly.
 
+use qihu_forms::order::Status;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -361,7 +362,7 @@ async fn every_field_is_checked_and_explained_in_chinese() {
     assert!(
         app.app
             .store
-            .requests_with_status("new", 10)
+            .requests_with_status(Status::New, 10)
             .await
             .unwrap()
             .is_empty()
@@ -940,7 +941,7 @@ async fn console_pages_without_a_session_send_the_browser_to_login() {
         .await;
     assert_eq!(response.status(), 303);
     let row = app.stored(&number).await;
-    assert_eq!(row.status, "new");
+    assert_eq!(row.status, Status::New);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1002,7 +1003,7 @@ async fn dispatch_from_the_console_sends_the_order_and_can_be_redone() {
     assert!(queue.contains("目前没有待派单的诉求"));
 
     let row = app.stored(&number).await;
-    assert_eq!(row.status, "dispatched");
+    assert_eq!(row.status, Status::Dispatched);
     assert_eq!(row.lead_unit.as_deref(), Some("power"));
     assert_eq!(row.co_units, ["jinghe"]);
     let events = app.app.store.events(row.id).await.unwrap();
@@ -1101,7 +1102,7 @@ async fn a_leader_reads_every_page_but_every_post_is_refused() {
     assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("领导账号只能查看"));
     let row = app.stored(&number).await;
-    assert_eq!(row.status, "new");
+    assert_eq!(row.status, Status::New);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1142,7 +1143,7 @@ async fn console_posts_without_the_sessions_csrf_token_are_refused() {
     assert_eq!(response.status(), 403);
     assert!(set_cookie(&response, "qihu_session").is_none());
     let row = app.stored(&number).await;
-    assert_eq!(row.status, "new");
+    assert_eq!(row.status, Status::New);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1628,7 +1629,7 @@ async fn the_centre_enters_a_phone_request_which_is_handled_like_a_web_request()
     assert_eq!(events[0].kind, "submitted");
     assert_eq!(events[0].actor, "centre:zhang");
     assert_eq!(events[0].payload["channel"], "phone");
-    assert_eq!(row.status, "dispatched");
+    assert_eq!(row.status, Status::Dispatched);
     assert_eq!(row.lead_unit.as_deref(), Some("power"));
     assert_eq!(events[1].actor, "system:auto-dispatch");
 
@@ -1701,7 +1702,7 @@ async fn an_entered_consultation_is_answered_at_once_and_a_double_click_enters_i
     assert_eq!(entered_number(&second), number);
     assert_eq!(app.request_count().await, 1);
     let row = app.stored(&number).await;
-    assert_eq!(row.status, "answered");
+    assert_eq!(row.status, Status::Answered);
     assert_eq!(row.channel, "phone");
     let events = app.app.store.events(row.id).await.unwrap();
     assert_eq!(events[0].kind, "answered");
@@ -1737,7 +1738,11 @@ async fn a_collectors_entry_keeps_its_note() {
     let number = entered_number(&response);
     let row = app.stored(&number).await;
     assert_eq!(row.channel, "collector");
-    assert_eq!(row.status, "new", "automatic dispatch is off: the queue");
+    assert_eq!(
+        row.status,
+        Status::New,
+        "automatic dispatch is off: the queue"
+    );
     let events = app.app.store.events(row.id).await.unwrap();
     assert_eq!(events[0].actor, "centre:zhang");
     assert_eq!(events[0].payload["channel"], "collector");
@@ -2090,7 +2095,7 @@ async fn the_centre_records_a_call_back_and_false_feedback() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    assert_eq!(app.stored(&number).await.status, "rework");
+    assert_eq!(app.stored(&number).await.status, Status::Rework);
     let events = app
         .app
         .store
@@ -2128,7 +2133,7 @@ async fn an_approved_plan_moves_the_deadline_to_its_committed_date() {
         }))
         .await;
     assert_eq!(planned.status(), 200);
-    assert_eq!(app.stored(&number).await.status, "planned");
+    assert_eq!(app.stored(&number).await.status, Status::Planned);
     let page = app
         .console_page(&session, &format!("/console/requests/{number}"))
         .await;
@@ -2142,7 +2147,7 @@ async fn an_approved_plan_moves_the_deadline_to_its_committed_date() {
         .await;
     assert_eq!(approved.status(), 303);
     let order = app.stored(&number).await;
-    assert_eq!(order.status, "accepted");
+    assert_eq!(order.status, Status::Accepted);
     assert_eq!(
         order.due_at,
         Some(qihu_forms::calendar::end_of_day(committed))
@@ -2336,7 +2341,7 @@ async fn order_in_verification(app: &TestApp, sink: &SmtpSink) -> (String, Strin
     app.resolve(&number, &rework_token).await;
     app.rate_from_mail(sink, &number, "不满意", "问题没有根本解决")
         .await;
-    assert_eq!(app.stored(&number).await.status, "verification");
+    assert_eq!(app.stored(&number).await.status, Status::Verification);
     let token = app.power_link(sink, &number, "请填写审核反馈表").await;
     (number, tracking_token, token)
 }
@@ -2518,7 +2523,7 @@ async fn the_lead_unit_prints_and_uploads_the_signed_form_and_the_task_forces_op
         fields.push(("csrf_token", centre.csrf.as_str()));
         let response = app.console_post(&centre, &path, &fields).await;
         assert_eq!(response.status(), 400);
-        assert_eq!(app.stored(&number).await.status, "verification");
+        assert_eq!(app.stored(&number).await.status, Status::Verification);
     }
     let opinion =
         "经核查，承办单位两次均到场处置，电压问题系企业自备设备所致，已告知整改方案，情况属实。";
@@ -2534,7 +2539,7 @@ async fn the_lead_unit_prints_and_uploads_the_signed_form_and_the_task_forces_op
         )
         .await;
     assert_eq!(closed.status(), 303);
-    assert_eq!(app.stored(&number).await.status, "closed");
+    assert_eq!(app.stored(&number).await.status, Status::Closed);
 
     // The enterprise reads the outcome and the reason, and gets an e-mail.
     let status = app.status_of(&number, &tracking_token).await;
@@ -2617,7 +2622,7 @@ async fn the_task_force_can_send_an_order_back_and_a_new_verification_needs_a_ne
     let response = send_back("承办单位未到企业现场核实，请重新办理并当面答复企业。").await;
     assert_eq!(response.status(), 303);
     let order = app.stored(&number).await;
-    assert_eq!(order.status, "rework");
+    assert_eq!(order.status, Status::Rework);
     // 3 working days from today, by the calendar.
     let calendar = qihu_forms::calendar::Calendar::load(&root().join("config/calendar")).unwrap();
     let due = order.due_at.unwrap();
@@ -2630,7 +2635,7 @@ async fn the_task_force_can_send_an_order_back_and_a_new_verification_needs_a_ne
     app.resolve(&number, &again).await;
     app.rate_from_mail(&sink, &number, "unsatisfied", "仍未解决")
         .await;
-    assert_eq!(app.stored(&number).await.status, "verification");
+    assert_eq!(app.stored(&number).await.status, Status::Verification);
     let rated = app.events_of(&number).await;
     let round = rated.iter().rev().find(|e| e.kind == "rated").unwrap();
     assert_eq!(round.payload["rating"]["round"], 3);
@@ -2879,7 +2884,7 @@ async fn every_path_to_closed_records_its_reason_and_shows_it() {
             "专班核查意见（情况属实，予以销号）：企业诉求超出政策规定，承办单位已依法答复",
         ),
     ] {
-        assert_eq!(app.stored(number).await.status, "closed", "{number}");
+        assert_eq!(app.stored(number).await.status, Status::Closed, "{number}");
         let events = app.events_of(number).await;
         let closing = events.last().unwrap();
         assert_eq!(closing.payload["reason"], reason, "{number}");

@@ -2,6 +2,7 @@
 //! port 0 with the console's login, and the `qihu` binary. What the tests open is what a user opens: the XLSX is
 //! read back with calamine, the CSV's bytes and lines are checked, the pages' HTML is searched.
 
+use qihu_forms::order::Status;
 use std::io::Cursor;
 use std::path::Path;
 use std::process::Command;
@@ -635,7 +636,7 @@ async fn a_towns_xlsx_ledger_is_imported_once_as_collector_requests() {
         assert_eq!(request.channel, "collector");
         assert_eq!(request.town, "洪绪镇");
         assert_eq!(request.kind, "help");
-        assert_eq!(request.status, "new");
+        assert_eq!(request.status, Status::New);
     }
     let huayu = requests
         .iter()

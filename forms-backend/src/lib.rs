@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod http;
 pub mod mail;
+pub mod order;
 pub mod reports;
 pub mod settings;
 pub mod sla;

@@ -25,16 +25,17 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::domain::{AccessToken, RequestKind, UploadedFile, human_size};
+use crate::order::{Actor, EventKind, Link, Step, decide};
 use crate::store::verification::{NewVerificationForm, VerificationFormRow};
-use crate::store::{Change, EventRow, OutgoingMail, RequestRow};
-use crate::workflow::{Forms, REWORK_WORKING_DAYS, WorkflowError, status};
+use crate::store::{Change, EventRow, NewLink, OutgoingMail, RequestRow};
+use crate::workflow::{Forms, REWORK_WORKING_DAYS, WorkflowError};
 
 /// Event kind: the lead unit's explanation (承办单位说明) for the form.
-pub const EXPLAINED: &str = "verification_explained";
+pub const EXPLAINED: &str = EventKind::VerificationExplained.code();
 /// Event kind: a signed and sealed form was uploaded.
-pub const UPLOADED: &str = "verification_form_uploaded";
+pub const UPLOADED: &str = EventKind::VerificationFormUploaded.code();
 /// Event kind: the task force's verification opinion (核查意见).
-pub const OPINION: &str = "verification_opinion";
+pub const OPINION: &str = EventKind::VerificationOpinion.code();
 /// The form's title, as the notice names it.
 pub const FORM_TITLE: &str = "企业诉求“接诉即办”不满意诉求审核反馈表";
 /// Notice §二(四)3, cited in e-mails and on the form.
@@ -282,19 +283,9 @@ pub fn has_verification(events: &[EventRow]) -> bool {
 }
 
 impl Forms {
-    /// Only the lead unit acts on the verification, and only while the order waits for it.
+    /// Only the lead unit acts on the verification, and only while the order waits for it (the order rules).
     pub fn check_verification_step(row: &RequestRow, unit_id: &str) -> Result<(), WorkflowError> {
-        if row.status != status::VERIFICATION {
-            return Err(WorkflowError::NotAllowed(format!(
-                "当前状态为“{}”，不需要填写不满意诉求审核反馈表",
-                status::label(&row.status)
-            )));
-        }
-        if row.lead_unit.as_deref() != Some(unit_id) {
-            return Err(WorkflowError::NotAllowed(
-                "不满意诉求审核反馈表由首接单位填写、签字盖章并上传".to_owned(),
-            ));
-        }
+        decide(&row.state(), &Actor::unit(unit_id), Step::UploadForm)?;
         Ok(())
     }
 
@@ -306,20 +297,14 @@ impl Forms {
         explanation: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
-        Self::check_verification_step(row, unit_id)?;
-        self.store
-            .record(
-                row.id,
-                &Change {
-                    actor: format!("unit:{unit_id}"),
-                    kind: EXPLAINED.to_owned(),
-                    payload: json!({ "explanation": explanation }),
-                    ..Change::default()
-                },
-                now,
-            )
-            .await?;
-        self.reload(row.id).await
+        let outcome = decide(&row.state(), &Actor::unit(unit_id), Step::Explain)?;
+        let change = Change::new(
+            Actor::unit(unit_id),
+            outcome.event,
+            json!({ "explanation": explanation }),
+        )
+        .expecting(row.version);
+        Ok(self.store.record(row.id, &change, now).await?.1)
     }
 
     /// Stores the signed and sealed form the lead unit uploaded (all uploads are kept; the newest counts) and
@@ -380,16 +365,18 @@ impl Forms {
             .record_verification_form(
                 row.id,
                 &Change {
-                    actor: format!("unit:{unit_id}"),
-                    kind: UPLOADED.to_owned(),
-                    payload: json!({
-                        "file_name": file.file_name,
-                        "media_type": file.media_type.mime(),
-                        "size": file.size(),
-                        "sha256": file.sha256,
-                    }),
                     mails,
-                    ..Change::default()
+                    ..Change::new(
+                        Actor::unit(unit_id),
+                        EventKind::VerificationFormUploaded,
+                        json!({
+                            "file_name": file.file_name,
+                            "media_type": file.media_type.mime(),
+                            "size": file.size(),
+                            "sha256": file.sha256,
+                        }),
+                    )
+                    .expecting(row.version)
                 },
                 &NewVerificationForm {
                     unit_id,
@@ -415,12 +402,13 @@ impl Forms {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
-        if row.status != status::VERIFICATION {
-            return Err(WorkflowError::NotAllowed(format!(
-                "当前状态为“{}”，不能记录核查意见",
-                status::label(&row.status)
-            )));
-        }
+        let outcome = decide(
+            &row.state(),
+            &crate::workflow::actor(actor)?,
+            Step::Opinion {
+                close: conclusion == Conclusion::Close,
+            },
+        )?;
         let opinion = opinion.trim();
         if opinion.is_empty() {
             return Err(WorkflowError::Invalid(
@@ -471,12 +459,9 @@ impl Forms {
                     )?);
                 }
                 Change {
-                    actor: actor.to_owned(),
-                    kind: OPINION.to_owned(),
-                    payload,
-                    status: Some(status::CLOSED.to_owned()),
+                    status: Some(outcome.next),
                     mails,
-                    ..Change::default()
+                    ..Change::new(actor, outcome.event, payload)
                 }
             }
             Conclusion::Rework => {
@@ -527,23 +512,24 @@ impl Forms {
                     })
                     .collect::<Result<Vec<OutgoingMail>, _>>()?;
                 Change {
-                    actor: actor.to_owned(),
-                    kind: OPINION.to_owned(),
-                    payload,
-                    status: Some(status::REWORK.to_owned()),
+                    status: Some(outcome.next),
                     due_at: Some(deadline.due),
+                    new_round: outcome.new_round,
                     mails,
-                    unit_tokens: vec![(
-                        lead.id.clone(),
-                        token.hash().as_str().to_owned(),
-                        deadline.due + Duration::days(self.dispatch.link_days.max(1)),
-                    )],
-                    ..Change::default()
+                    links: vec![NewLink {
+                        link: Link::unit(&lead.id, row.round + 1),
+                        token_hash: token.hash().as_str().to_owned(),
+                        expires: deadline.due + Duration::days(self.dispatch.link_days.max(1)),
+                    }],
+                    ..Change::new(actor, outcome.event, payload)
                 }
             }
         };
-        self.store.record(row.id, &change, now).await?;
-        self.reload(row.id).await
+        Ok(self
+            .store
+            .record(row.id, &change.expecting(row.version), now)
+            .await?
+            .1)
     }
 }
 

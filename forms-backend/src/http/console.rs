@@ -38,8 +38,9 @@ use crate::dispatch::{Unit, UnitKind};
 use crate::domain::{
     AccessToken, Channel, EntryNote, FieldErrors, NewRequest, RequestForm, RequestKind,
 };
+use crate::order::{Actor, Status, Step, decide};
 use crate::store::{EventRow, RequestFilter, RequestRow};
-use crate::workflow::{Forms, MailRequest, status};
+use crate::workflow::{Forms, MailRequest};
 
 mod supervision;
 mod verification;
@@ -467,7 +468,7 @@ struct OrderView<'a> {
 }
 
 fn is_open(row: &RequestRow) -> bool {
-    status::is_open(&row.status)
+    row.status.is_open()
 }
 
 fn order_view<'a>(forms: &Forms, row: &'a RequestRow, now: DateTime<Utc>) -> OrderView<'a> {
@@ -562,7 +563,7 @@ struct DispatchForm {
 fn dispatch_form(forms: &Forms, row: &RequestRow) -> DispatchForm {
     let suggestion = forms.suggest(row);
     let name = |id: &str| unit_ref(forms, id).name;
-    let redispatch = row.status != status::NEW;
+    let redispatch = row.status != Status::New;
     let (lead_unit, co_units, reason) = match &row.lead_unit {
         Some(lead) if redispatch => (lead.clone(), row.co_units.clone(), String::new()),
         _ => (
@@ -848,11 +849,11 @@ async fn queue_page(
     let forms = state.forms();
     let now = Utc::now();
     let waiting = RequestFilter {
-        status: Some(status::NEW.to_owned()),
+        status: Some(Status::New.code().to_owned()),
         ..RequestFilter::default()
     };
     let (rows, total) = match tokio::try_join!(
-        forms.store.requests_with_status(status::NEW, QUEUE_LIMIT),
+        forms.store.requests_with_status(Status::New, QUEUE_LIMIT),
         forms.store.count_requests(&waiting),
     ) {
         Ok(found) => found,
@@ -901,16 +902,16 @@ struct Choice {
 }
 
 /// The status codes the list can be filtered by, in the order of an order's life.
-const STATUSES: [&str; 9] = [
-    status::NEW,
-    status::DISPATCHED,
-    status::ACCEPTED,
-    status::PLANNED,
-    status::RESOLVED,
-    status::REWORK,
-    status::VERIFICATION,
-    status::CLOSED,
-    status::ANSWERED,
+const STATUSES: [Status; 9] = [
+    Status::New,
+    Status::Dispatched,
+    Status::Accepted,
+    Status::Planned,
+    Status::Resolved,
+    Status::Rework,
+    Status::Verification,
+    Status::Closed,
+    Status::Answered,
 ];
 
 #[derive(Serialize)]
@@ -1017,9 +1018,9 @@ async fn requests_page(
     };
     let statuses: Vec<Choice> = STATUSES
         .iter()
-        .map(|code| Choice {
-            value: (*code).to_owned(),
-            label: status::label(code).to_owned(),
+        .map(|status| Choice {
+            value: status.code().to_owned(),
+            label: status.label().to_owned(),
         })
         .collect();
     let kinds: Vec<Choice> = RequestKind::ALL
@@ -1082,7 +1083,9 @@ async fn order_page(
         .iter()
         .map(|event| console_event(forms, event))
         .collect();
-    let can_dispatch = matches!(row.status.as_str(), status::NEW | status::DISPATCHED);
+    let centre = Actor::centre(&staff.0.user.username);
+    let can = |step| decide(&row.state(), &centre, step).is_ok();
+    let can_dispatch = can(Step::Dispatch);
     let mut context = page_context(
         forms,
         Some(&staff),
@@ -1098,7 +1101,7 @@ async fn order_page(
     );
     context.insert("timeline", &timeline);
     context.insert("can_dispatch", &can_dispatch);
-    context.insert("can_call_back", &(row.status == status::RESOLVED));
+    context.insert("can_call_back", &can(Step::Rate { satisfied: true }));
     // The lead unit's supervision card (督办亮牌) today, computed from the card events.
     if let Some(unit) = row.lead_unit.as_deref() {
         match forms.store.supervision_events().await {
@@ -1109,7 +1112,7 @@ async fn order_page(
             Err(error) => tracing::error!("读取督办亮牌记录失败：{error}"),
         }
     }
-    context.insert("can_approve_plan", &(row.status == status::PLANNED));
+    context.insert("can_approve_plan", &can(Step::ApprovePlan));
     context.insert("cards", &supervision::order_cards(forms, &events));
     match verification::view(forms, &row, &events).await {
         Ok(view) => context.insert("verification", &view),
@@ -1181,7 +1184,7 @@ async fn dispatch(
         let pairs = form_pairs(&body)?;
         staff.may_act(field(&pairs, "csrf_token"))?;
         let row = find_order(forms, &tracking_number).await?;
-        let choice = read_dispatch(&pairs, row.status != status::NEW)?;
+        let choice = read_dispatch(&pairs, row.status != Status::New)?;
         let row = forms
             .dispatch(
                 &row,

@@ -21,7 +21,6 @@ use super::{
     issue_csrf, render_page, wants_html,
 };
 use crate::domain::{AccessToken, Channel, NewRequest, RequestForm};
-use crate::workflow::status;
 
 pub fn routes() -> Router<Arc<FormsState>> {
     Router::new()
@@ -237,7 +236,7 @@ async fn accept(
             state.forms.tracking_url(&submitted.row.tracking_number, &submitted.token)
         },
         "status": submitted.row.status,
-        "status_label": status::label(&submitted.row.status),
+        "status_label": submitted.row.status.label(),
         "instant_answer": submitted.instant_answer,
     })))
 }

@@ -67,8 +67,12 @@ pub enum AppError {
     UnsupportedMediaType,
     /// 415: an uploaded file that is not of an accepted kind; the message says which kinds are.
     UnsupportedFile(String),
+    /// 422: well-formed, but cannot be taken (an idempotency key reused with another body).
+    Unprocessable(String),
     /// 429
     TooManyRequests,
+    /// 503: the database cannot take writes now (disk full, I/O error); nothing was saved or acknowledged.
+    Unavailable(String),
     /// 500: the details are logged, never shown.
     Internal(String),
 }
@@ -98,6 +102,14 @@ impl AppError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "不支持的提交格式，请以 JSON 或网页表单提交".to_owned(),
             ),
+            AppError::Unprocessable(message) => (StatusCode::UNPROCESSABLE_ENTITY, message.clone()),
+            AppError::Unavailable(detail) => {
+                tracing::error!("数据库暂时不可用：{detail}");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "系统暂时无法保存数据，本次提交未被受理，请稍后再试".to_owned(),
+                )
+            }
             AppError::TooManyRequests => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "提交过于频繁，请稍后再试".to_owned(),
@@ -135,7 +147,12 @@ impl From<crate::domain::UploadError> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        AppError::Internal(error.to_string())
+        match error {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict(message) => AppError::Conflict(message),
+            StoreError::Unavailable(detail) => AppError::Unavailable(detail),
+            other => AppError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -146,6 +163,10 @@ impl From<WorkflowError> for AppError {
             WorkflowError::Invalid(message) => AppError::BadRequest(message),
             WorkflowError::UnknownUnit(unit) => {
                 AppError::BadRequest(format!("找不到承办单位“{unit}”"))
+            }
+            WorkflowError::Store(error) => error.into(),
+            WorkflowError::KeyReused => {
+                AppError::Unprocessable(WorkflowError::KeyReused.to_string())
             }
             other => AppError::Internal(other.to_string()),
         }
@@ -227,7 +248,7 @@ pub fn step_response(
         (Ok(row), false) => axum::Json(json!({
             "tracking_number": row.tracking_number,
             "status": row.status,
-            "status_label": crate::workflow::status::label(&row.status),
+            "status_label": row.status.label(),
         }))
         .into_response(),
         (Err(error), true) => error_page(forms, error),

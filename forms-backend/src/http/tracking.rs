@@ -20,10 +20,11 @@ use super::{
     step_response, wants_html,
 };
 use crate::domain::{AccessToken, Channel, RequestKind};
+use crate::order::Status;
 use crate::sla::order_supervision::order_supervision;
 use crate::store::{EventRow, RequestRow};
 use crate::verification::{EXPLAINED, OPINION, UPLOADED};
-use crate::workflow::{Forms, status};
+use crate::workflow::Forms;
 
 pub fn routes() -> Router<Arc<FormsState>> {
     Router::new()
@@ -306,8 +307,8 @@ async fn public_status(
             .kind
             .parse::<RequestKind>()
             .map_or("诉求", RequestKind::label),
-        status: row.status.clone(),
-        status_label: status::label(&row.status),
+        status: row.status.code().to_owned(),
+        status_label: row.status.label(),
         unit: row.lead_unit.as_deref().map(|id| unit_ref(forms, id)),
         co_units: row.co_units.iter().map(|id| unit_ref(forms, id)).collect(),
         deadline: row.due_at,
@@ -357,7 +358,7 @@ async fn tracking_page(
     context.insert("status", &status);
     context.insert("token", &token);
     context.insert("csrf_token", csrf.as_str());
-    context.insert("can_escalate", &(row.status == status::ANSWERED));
+    context.insert("can_escalate", &(row.status == Status::Answered));
     let mut response = render_page(forms, "track.html", &context, StatusCode::OK);
     issue_csrf(&mut response, &csrf);
     // The page holds a secret link: keep it out of shared caches and referrers.
@@ -422,12 +423,13 @@ async fn rating_target(
         return Err(AppError::NotFound);
     }
     let hash = crate::domain::TokenHash::of_presented(token);
+    // Only a rating link of the round in progress opens the form; a unit's link or an earlier round's does not.
     match forms
         .store
-        .unit_for_token(row.id, hash.as_str(), Utc::now())
+        .link_for_token(row.id, hash.as_str(), Utc::now())
         .await?
     {
-        Some(link) if link == crate::workflow::RATING_LINK => Ok(row),
+        Some(link) if link.grants(crate::order::LinkRole::Rating, &row.state()) => Ok(row),
         _ => Err(AppError::NotFound),
     }
 }
@@ -463,8 +465,8 @@ async fn rating_page(
             .map(|id| unit_ref(forms, id).name)
             .unwrap_or_default(),
     );
-    context.insert("can_rate", &(row.status == status::RESOLVED));
-    context.insert("status_label", status::label(&row.status));
+    context.insert("can_rate", &(row.status == Status::Resolved));
+    context.insert("status_label", row.status.label());
     context.insert("token", &token);
     context.insert("csrf_token", csrf.as_str());
     let mut response = render_page(forms, "rate.html", &context, StatusCode::OK);

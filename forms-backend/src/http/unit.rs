@@ -23,11 +23,12 @@ use super::{
     wants_html,
 };
 use crate::domain::{AccessToken, MediaType, Phone, TokenHash, UploadedFile, human_size};
+use crate::order::{Actor, LinkRole, Status, Step, decide};
 use crate::sla::order_supervision::order_supervision;
 use crate::store::RequestRow;
 use crate::store::verification::VerificationFormRow;
 use crate::verification::{self, VerificationSheet};
-use crate::workflow::{Forms, MailRequest, UnitAction, status};
+use crate::workflow::{Forms, MailRequest, UnitAction};
 
 /// Room for the upload form's other fields and the multipart framing around the file.
 const UPLOAD_OVERHEAD_BYTES: usize = 64 * 1024;
@@ -83,7 +84,46 @@ impl UploadView {
     }
 }
 
-/// The order and the unit a presented link token belongs to.
+/// What the unit may do on its page now, as the order rules decide: only these forms are shown.
+#[derive(Debug, Serialize)]
+struct UnitCan {
+    accept: bool,
+    progress: bool,
+    resolve: bool,
+    plan: bool,
+    forward: bool,
+    any: bool,
+}
+
+impl UnitCan {
+    fn of(forms: &Forms, row: &RequestRow, unit_id: &str) -> UnitCan {
+        let local = forms
+            .directory
+            .unit(unit_id)
+            .is_some_and(|unit| unit.kind != crate::dispatch::UnitKind::Department);
+        let actor = Actor::unit(unit_id);
+        let allowed = |step| decide(&row.state(), &actor, step).is_ok();
+        let (accept, progress, resolve, plan) = (
+            allowed(Step::Accept),
+            allowed(Step::Progress),
+            allowed(Step::Resolve),
+            allowed(Step::Plan),
+        );
+        // A department's link never offers 报推进中心 (only towns and the zone forward).
+        let forward = local && allowed(Step::Forward { local });
+        UnitCan {
+            accept,
+            progress,
+            resolve,
+            plan,
+            forward,
+            any: accept || progress || resolve || plan || forward,
+        }
+    }
+}
+
+/// The order and the unit a presented link token belongs to: a unit's link (not the enterprise's rating or
+/// questionnaire link), for a unit still on the order, made for the current round, not expired.
 async fn authorised(
     forms: &Forms,
     tracking_number: &str,
@@ -98,12 +138,13 @@ async fn authorised(
         return Err(AppError::NotFound);
     }
     let hash = TokenHash::of_presented(token);
-    let unit = forms
+    let link = forms
         .store
-        .unit_for_token(row.id, hash.as_str(), Utc::now())
+        .link_for_token(row.id, hash.as_str(), Utc::now())
         .await?
+        .filter(|link| link.grants(LinkRole::Unit, &row.state()))
         .ok_or(AppError::NotFound)?;
-    Ok((row, unit))
+    Ok((row, link.holder))
 }
 
 async fn unit_page(
@@ -139,9 +180,10 @@ async fn unit_page(
             .as_deref()
             .and_then(|id| forms.directory.unit(id)),
     );
-    context.insert("status_label", status::label(&row.status));
-    context.insert("open", &status::is_open(&row.status));
-    context.insert("accepted", &(row.status != status::DISPATCHED));
+    context.insert("status_label", row.status.label());
+    context.insert("open", &row.status.is_open());
+    context.insert("can", &UnitCan::of(forms, &row, &unit_id));
+    context.insert("waiting", "当前无需操作，请等待推进中心或企业的下一步。");
     context.insert(
         "due",
         &row.due_at.map(|due| {
@@ -157,7 +199,7 @@ async fn unit_page(
     context.insert("timeline", &timeline);
     context.insert("supervision", &order_supervision(&row, &events, Utc::now()));
     // Notice §二(四)3: the 不满意诉求审核反馈表, once the order went to verification.
-    context.insert("verification", &(row.status == status::VERIFICATION));
+    context.insert("verification", &(row.status == Status::Verification));
     context.insert("has_verification", &verification::has_verification(&events));
     context.insert(
         "explanation",

@@ -2,13 +2,19 @@
 //! same transaction as the event that causes them ([`crate::store::Store::record`]); this module delivers them:
 //! retries with back-off on transient errors, dead-letter on permanent ones, and never sends a message again once
 //! it is marked sent (one outbox row per event and recipient).
+//!
+//! After a crash between handing a message over and marking it sent, the message is tried again: the `.eml`
+//! folder then holds still one file for it (named by its outbox row, written whole and renamed into place), and
+//! over SMTP it carries the same Message-ID, so the receiving server can drop the repeat.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::settings::{MailSettings, redact_url};
 use crate::store::{OutboxMessage, Store, StoreError};
@@ -39,7 +45,8 @@ pub enum MailError {
 /// Where messages go: `.eml` files (default) or a real SMTP server.
 #[derive(Clone)]
 enum Transport {
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// One `outbox-<row>.eml` per message in this folder.
+    Files(PathBuf),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -95,7 +102,7 @@ impl Mailer {
                         source,
                     }
                 })?;
-                Transport::Files(AsyncFileTransport::new(&settings.outbox_dir))
+                Transport::Files(settings.outbox_dir.clone())
             }
         };
         Ok(Mailer { transport, from })
@@ -134,10 +141,12 @@ impl Mailer {
             Err(error) => return Delivery::Permanent(error),
         };
         match &self.transport {
-            Transport::Files(files) => match files.send(email).await {
-                Ok(_) => Delivery::Sent,
-                Err(error) => Delivery::Transient(error.to_string()),
-            },
+            Transport::Files(folder) => {
+                match write_eml(folder, message.id, &email.formatted()).await {
+                    Ok(()) => Delivery::Sent,
+                    Err(error) => Delivery::Transient(error.to_string()),
+                }
+            }
             Transport::Smtp(smtp) => match smtp.send(email).await {
                 Ok(_) => Delivery::Sent,
                 Err(error) if error.is_permanent() => Delivery::Permanent(error.to_string()),
@@ -145,6 +154,24 @@ impl Mailer {
             },
         }
     }
+}
+
+/// Writes a message as `outbox-<id>.eml`: whole to a temporary name, synced, then renamed over any copy an
+/// interrupted earlier attempt left, so a message is never in the folder twice nor half.
+async fn write_eml(folder: &std::path::Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+    let target = folder.join(format!("outbox-{id}.eml"));
+    let staging = folder.join(format!(".outbox-{id}.eml.tmp"));
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&staging)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&staging, &target)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// When to try again after `attempts` failed attempts.

@@ -17,12 +17,11 @@ use serde_json::json;
 
 use super::{Period, ReportError, ReportKind};
 use crate::domain::{AccessToken, Rating, TokenHash};
+use crate::order::{Actor, EventKind, Link, LinkRole};
 use crate::store::reports::{QUESTIONNAIRE_ANSWERED, QUESTIONNAIRE_SENT};
-use crate::store::{Change, RequestRow};
+use crate::store::{Change, NewLink, RequestRow};
 use crate::workflow::{Forms, MailRequest};
 
-/// The "unit" a questionnaire link belongs to in the table of action links.
-pub const QUESTIONNAIRE_LINK: &str = "enterprise-questionnaire";
 /// How long a questionnaire link works.
 pub const LINK_DAYS: i64 = 30;
 
@@ -121,16 +120,17 @@ pub async fn send(
             )
             .map_err(|error| ReportError::Template(error.to_string()))?;
         let change = Change {
-            actor: actor.to_owned(),
-            kind: QUESTIONNAIRE_SENT.to_owned(),
-            payload: json!({ "period": month.to_string(), "unit": row.lead_unit, "recipient": email }),
             mails: vec![mail],
-            unit_tokens: vec![(
-                QUESTIONNAIRE_LINK.to_owned(),
-                token.hash().as_str().to_owned(),
+            links: vec![NewLink {
+                link: Link::questionnaire(),
+                token_hash: token.hash().as_str().to_owned(),
                 expires,
-            )],
-            ..Change::default()
+            }],
+            ..Change::new(
+                actor,
+                EventKind::QuestionnaireSent,
+                json!({ "period": month.to_string(), "unit": row.lead_unit, "recipient": email }),
+            )
         };
         match forms.store.record_once(row.id, &change, now).await? {
             Some(_) => report.sent += 1,
@@ -193,9 +193,10 @@ pub async fn target(
     let hash = TokenHash::of_presented(token);
     let link = forms
         .store
-        .unit_for_token(row.id, hash.as_str(), now)
+        .link_for_token(row.id, hash.as_str(), now)
         .await?;
-    Ok((link.as_deref() == Some(QUESTIONNAIRE_LINK)).then_some(row))
+    let grants = link.is_some_and(|link| link.grants(LinkRole::Questionnaire, &row.state()));
+    Ok(grants.then_some(row))
 }
 
 /// Records the enterprise's answer (once; the order's state does not change).
@@ -206,10 +207,10 @@ pub async fn answer(
     comment: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ReportError> {
-    let change = Change {
-        actor: "enterprise".to_owned(),
-        kind: QUESTIONNAIRE_ANSWERED.to_owned(),
-        payload: json!({
+    let change = Change::new(
+        Actor::enterprise(),
+        EventKind::Questionnaire,
+        json!({
             "rating": {
                 "rating": rating.code(),
                 "rating_label": rating.label(),
@@ -218,8 +219,7 @@ pub async fn answer(
             },
             "unit": row.lead_unit,
         }),
-        ..Change::default()
-    };
+    );
     match forms.store.record_once(row.id, &change, now).await? {
         Some(_) => Ok(()),
         None => Err(ReportError::AlreadyAnswered),

@@ -52,6 +52,7 @@ use serde_json::json;
 use tera::Context;
 
 use crate::dispatch::Unit;
+use crate::order::{EventKind, Status};
 use crate::store::cards::SupervisionEvent;
 use crate::store::{Change, EventRow, OutgoingMail, RequestRow, Store};
 use crate::workflow::{Forms, MailRequest, WorkflowError};
@@ -100,6 +101,15 @@ pub enum CardKind {
 }
 
 impl CardKind {
+    /// The event a card of this kind is recorded as.
+    pub fn event(self) -> EventKind {
+        match self {
+            CardKind::YellowCard => EventKind::YellowCard,
+            CardKind::RedCard => EventKind::RedCard,
+            CardKind::Interview => EventKind::Interview,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             CardKind::YellowCard => "yellow_card",
@@ -269,7 +279,7 @@ pub fn has_yellow_card(events: &[SupervisionEvent], order: &RequestRow) -> bool 
 
 /// Whether an order is overdue at `now` (rule 1).
 pub fn is_overdue(order: &RequestRow, now: DateTime<Utc>) -> bool {
-    order.due_at.is_some_and(|due| due < now) && crate::workflow::status::is_open(&order.status)
+    order.due_at.is_some_and(|due| due < now) && order.status.is_open()
 }
 
 /// One card a pass issued.
@@ -439,11 +449,8 @@ fn card_change(
         object.insert("evidence".to_owned(), json!(evidence));
     }
     Ok(Change {
-        actor: ACTOR.to_owned(),
-        kind: kind.code().to_owned(),
-        payload,
         mails,
-        ..Change::default()
+        ..Change::new(ACTOR, kind.event(), payload)
     })
 }
 
@@ -480,7 +487,7 @@ fn as_supervision_event(
             id: event_id,
             at: now,
             actor: change.actor.clone(),
-            kind: change.kind.clone(),
+            kind: change.kind.code().to_owned(),
             payload: change.payload.clone(),
         },
     }
@@ -668,11 +675,12 @@ pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, Workflow
         changes.push((
             first.id,
             Change {
-                actor: ACTOR.to_owned(),
-                kind: REMINDER_KIND.to_owned(),
-                payload: json!({ "unit": unit_id, "orders": listed }),
                 mails,
-                ..Change::default()
+                ..Change::new(
+                    ACTOR,
+                    EventKind::DeadlineReminder,
+                    json!({ "unit": unit_id, "orders": listed }),
+                )
             },
         ));
     }
@@ -684,7 +692,7 @@ pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, Workflow
 const REMINDER_LOOKBACK_DAYS: i64 = 31;
 
 /// The event kind of a deadline reminder.
-pub const REMINDER_KIND: &str = "deadline_reminder";
+pub const REMINDER_KIND: &str = EventKind::DeadlineReminder.code();
 
 /// One line of a reminder.
 #[derive(Serialize)]
@@ -710,7 +718,7 @@ fn reminder_mails(
             enterprise_name: &order.enterprise_name,
             description: &order.description,
             due: order.due_at.map(shanghai).unwrap_or_default(),
-            rework: order.status == crate::workflow::status::REWORK,
+            rework: order.status == Status::Rework,
         })
         .collect();
     let Some(first) = lines.first() else {
@@ -769,21 +777,20 @@ pub async fn waive_card(
         .store
         .record(
             request_id,
-            &Change {
-                actor: actor.to_owned(),
-                kind: "card_waived".to_owned(),
-                payload: json!({
+            &Change::new(
+                actor,
+                EventKind::CardWaived,
+                json!({
                     "card_event_id": card_event_id,
                     "card": card.kind,
                     "unit": card.payload.get("unit"),
                     "reason": reason,
                 }),
-                ..Change::default()
-            },
+            ),
             now,
         )
         .await?;
-    Ok(event_id)
+    Ok(event_id.0)
 }
 
 #[cfg(test)]
@@ -952,6 +959,7 @@ mod tests {
             id: 1,
             tracking_number: "QH-1".to_owned(),
             token_hash: String::new(),
+            idempotency_fingerprint: None,
             kind: "help".to_owned(),
             channel: "web".to_owned(),
             enterprise_name: "企业".to_owned(),
@@ -963,20 +971,22 @@ mod tests {
             description: "停电".to_owned(),
             suggested_department: None,
             policy: None,
-            status: "accepted".to_owned(),
+            status: Status::Accepted,
             instant_answer: None,
             knowledge_gap: false,
             lead_unit: Some("tax".to_owned()),
             co_units: Vec::new(),
             due_at: Some(at(5, 15)),
+            version: 0,
+            round: 1,
             created_at: at(1, 0),
             updated_at: at(1, 0),
         };
         assert!(!is_overdue(&order, at(5, 15)));
         assert!(is_overdue(&order, at(5, 16)));
-        order.status = "resolved".to_owned();
+        order.status = Status::Resolved;
         assert!(!is_overdue(&order, at(6, 0)));
-        order.status = "planned".to_owned();
+        order.status = Status::Planned;
         assert!(is_overdue(&order, at(6, 0)));
         let carded = vec![event(
             1,

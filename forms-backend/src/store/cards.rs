@@ -14,7 +14,8 @@ use super::{
     EventRow, RequestRow, Store, StoreError, event_from_row, from_text, requests_from, to_text,
 };
 
-/// The statuses whose deadline runs ([`crate::workflow::status::is_open`]); must match the partial index.
+/// The statuses whose deadline runs ([`crate::order::Status::OPEN`]), written out because the partial index
+/// `requests_open_due` must be written the same way; a test checks both agree with the model.
 const OPEN: &str = "status IN ('dispatched', 'accepted', 'planned', 'rework')";
 /// The planner would otherwise pick `requests_status` for the `IN` list and read every open order.
 const BY_DEADLINE: &str = "INDEXED BY requests_open_due";
@@ -194,5 +195,16 @@ impl Store {
             return Ok(None);
         };
         Ok(Some((row.try_get("request_id")?, event_from_row(&row)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_open_list_is_the_models() {
+        assert_eq!(
+            super::OPEN,
+            format!("status IN ({})", crate::order::Status::open_sql_list())
+        );
     }
 }

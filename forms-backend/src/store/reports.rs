@@ -15,9 +15,9 @@ use super::{
 use crate::reports::figures::{FOLD_KINDS, FactEvent, FactKind, FactLog};
 
 /// The kind of the event that records a questionnaire sent (问卷已发送), at most one per order.
-pub const QUESTIONNAIRE_SENT: &str = "questionnaire_sent";
+pub const QUESTIONNAIRE_SENT: &str = crate::order::EventKind::QuestionnaireSent.code();
 /// The kind of the event that records the enterprise's answer (问卷答复), at most one per order.
-pub const QUESTIONNAIRE_ANSWERED: &str = "questionnaire";
+pub const QUESTIONNAIRE_ANSWERED: &str = crate::order::EventKind::Questionnaire.code();
 
 /// Intake and dispatch counts of one span of time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -129,12 +129,13 @@ impl Store {
         as_of: DateTime<Utc>,
     ) -> Result<FactLog, StoreError> {
         let kinds = kind_list(&FOLD_KINDS);
+        let open = crate::order::Status::open_sql_list();
         let sql = format!(
             "WITH relevant(request_id) AS (
                  SELECT request_id FROM events WHERE kind IN ({kinds}) AND at >= ?1 AND at < ?2
                  UNION
                  SELECT id FROM requests
-                  WHERE status IN ('dispatched', 'accepted', 'planned', 'rework') AND created_at < ?2
+                  WHERE status IN ({open}) AND created_at < ?2
                  UNION
                  SELECT request_id FROM events
                   WHERE kind IN ('resolved', 'forwarded') AND at >= ?2
@@ -260,15 +261,14 @@ impl Store {
         change: &Change,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        match Self::write_change(&mut tx, request_id, change, now).await {
-            Ok(event_id) => {
+        let mut tx = super::write::WriteTx::begin(self).await?;
+        match Self::write_change(tx.connection(), request_id, change, now).await {
+            Ok((event_id, _)) => {
                 tx.commit().await?;
                 Ok(Some(event_id))
             }
-            Err(StoreError::Database(sqlx::Error::Database(error)))
-                if error.is_unique_violation() =>
-            {
+            Err(StoreError::Duplicate) => {
+                tx.rollback().await;
                 Ok(None)
             }
             Err(error) => Err(error),

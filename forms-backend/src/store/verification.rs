@@ -67,8 +67,8 @@ impl Store {
         form: &NewVerificationForm<'_>,
         now: DateTime<Utc>,
     ) -> Result<(i64, i64), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let event_id = Self::write_change(&mut tx, request_id, change, now).await?;
+        let mut tx = super::write::WriteTx::begin(self).await?;
+        let (event_id, _) = Self::write_change(tx.connection(), request_id, change, now).await?;
         let form_id: i64 = sqlx::query_scalar(
             "INSERT INTO verification_forms (request_id, event_id, unit_id, media_type, file_name, size, sha256,
                 content, uploaded_at)
@@ -83,7 +83,7 @@ impl Store {
         .bind(form.sha256)
         .bind(form.content)
         .bind(to_text(now))
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.connection())
         .await?;
         tx.commit().await?;
         Ok((event_id, form_id))
@@ -131,16 +131,18 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<UnitOrderCounts>, StoreError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT lead_unit, COUNT(*) AS open,
                     SUM(CASE WHEN due_at IS NOT NULL AND due_at < ?1 THEN 1 ELSE 0 END) AS overdue
              FROM requests
-             WHERE lead_unit IS NOT NULL AND status IN ('dispatched', 'accepted', 'planned', 'rework')
+             WHERE lead_unit IS NOT NULL AND status IN ({})
              GROUP BY lead_unit",
-        )
-        .bind(to_text(now))
-        .fetch_all(&self.pool)
-        .await?;
+            crate::order::Status::open_sql_list()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_text(now))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(UnitOrderCounts {
@@ -159,6 +161,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::order::{EventKind, Status};
     use crate::store::RequestRecord;
 
     async fn store_with_request() -> (tempfile::TempDir, Store, i64) {
@@ -169,6 +172,7 @@ mod tests {
         let record = RequestRecord {
             token_hash: "0".repeat(64),
             idempotency_key: None,
+            idempotency_fingerprint: None,
             kind: "help".to_owned(),
             channel: "web".to_owned(),
             enterprise_name: "滕州市恒达机械制造有限公司".to_owned(),
@@ -180,23 +184,24 @@ mod tests {
             description: "停电".to_owned(),
             suggested_department: None,
             policy: None,
-            status: "resolved".to_owned(),
+            status: crate::order::Status::Resolved,
             instant_answer: None,
             knowledge_gap: false,
         };
         let now = Utc::now();
-        let (row, _) = store
+        let row = store
             .create_request(
                 &record,
                 now.date_naive(),
                 now,
-                &Change {
-                    actor: "enterprise:web".to_owned(),
-                    kind: "submitted".to_owned(),
-                    ..Change::default()
-                },
                 |_, sequence| format!("QH20260301-{sequence:04}"),
-                |_| Ok::<_, ()>(Vec::new()),
+                |_| {
+                    Ok::<_, ()>(vec![Change::new(
+                        "enterprise:web",
+                        EventKind::Submitted,
+                        json!({}),
+                    )])
+                },
             )
             .await
             .unwrap()
@@ -209,11 +214,8 @@ mod tests {
         // Arrange
         let (_dir, store, id) = store_with_request().await;
         let closing = |payload: serde_json::Value| Change {
-            actor: "centre:zhang".to_owned(),
-            kind: "rated".to_owned(),
-            payload,
-            status: Some("closed".to_owned()),
-            ..Change::default()
+            status: Some(Status::Closed),
+            ..Change::new("centre:zhang", EventKind::Rated, payload)
         };
 
         // Act
@@ -223,10 +225,10 @@ mod tests {
             .await;
 
         // Assert
-        assert!(matches!(silent, Err(StoreError::ClosureWithoutReason(_))));
-        assert!(matches!(blank, Err(StoreError::ClosureWithoutReason(_))));
+        assert!(matches!(silent, Err(StoreError::Other(_))));
+        assert!(matches!(blank, Err(StoreError::Other(_))));
         let row = store.request_by_id(id).await.unwrap().unwrap();
-        assert_eq!(row.status, "resolved", "nothing was written");
+        assert_eq!(row.status, Status::Resolved, "nothing was written");
         assert_eq!(store.events(id).await.unwrap().len(), 1);
         store
             .record(
@@ -238,7 +240,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             store.request_by_id(id).await.unwrap().unwrap().status,
-            "closed"
+            Status::Closed
         );
     }
 
@@ -252,11 +254,7 @@ mod tests {
                 store
                     .record_verification_form(
                         id,
-                        &Change {
-                            actor: "unit:power".to_owned(),
-                            kind: "verification_form_uploaded".to_owned(),
-                            ..Change::default()
-                        },
+                        &Change::new("unit:power", EventKind::VerificationFormUploaded, json!({})),
                         &NewVerificationForm {
                             unit_id: "power",
                             media_type: "application/pdf",

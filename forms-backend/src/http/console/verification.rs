@@ -13,9 +13,10 @@ use super::{ConsoleState, Staff, back_to_order, field, find_order, message_page}
 use crate::domain::MediaType;
 use crate::http::unit::{UploadView, render_sheet};
 use crate::http::{AppError, form_pairs, required_text};
+use crate::order::Status;
 use crate::store::{EventRow, RequestRow};
 use crate::verification::{self, Conclusion};
-use crate::workflow::{Forms, status};
+use crate::workflow::Forms;
 
 /// What the order page shows of the verification.
 #[derive(Debug, Serialize)]
@@ -51,7 +52,7 @@ pub(super) async fn view(
     let current = verification::current_forms(events, &stored)
         .first()
         .map(|form| form.id);
-    let pending = row.status == status::VERIFICATION;
+    let pending = row.status == Status::Verification;
     Ok(Some(VerificationView {
         pending,
         printable: true,

@@ -1,0 +1,15 @@
+//! The typed order model (工单模型): its status, the kinds of event in its history, who acts, which links
+//! grant what, and the one function that decides every step ([`rules::decide`]). Nothing here touches the
+//! database or the clock.
+
+mod actor;
+mod event;
+pub mod link;
+pub mod rules;
+mod status;
+
+pub use actor::{Actor, UnknownActor};
+pub use event::{EventKind, UnknownEventKind};
+pub use link::{Link, LinkRole};
+pub use rules::{OrderState, Outcome, Refusal, Step, decide};
+pub use status::{Status, UnknownStatus, label_of};

@@ -1,0 +1,360 @@
+//! Handling (办理) and evaluation (评价): the unit's steps through its link, the enterprise's rating, the
+//! centre's plan approval and the false-feedback record. Each step is decided by [`crate::order::decide`] on the
+//! order as read and written only if the order is still at that version — of two steps at the same instant,
+//! exactly one wins and the other gets a conflict.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::json;
+
+use super::{Forms, REWORK_WORKING_DAYS, UnitAction, WorkflowError, actor};
+use crate::domain::{AccessToken, Rating};
+use crate::order::{Actor, EventKind, Link, Status, Step, decide};
+use crate::store::{Change, NewLink, RequestRow};
+
+impl UnitAction {
+    /// The step of the order rules this action asks for.
+    fn step(&self, local: bool) -> Step {
+        match self {
+            UnitAction::Accept => Step::Accept,
+            UnitAction::Progress { .. } => Step::Progress,
+            UnitAction::Resolve { .. } => Step::Resolve,
+            UnitAction::Plan { .. } => Step::Plan,
+            UnitAction::Forward { .. } => Step::Forward { local },
+            UnitAction::Explain { .. } => Step::Explain,
+        }
+    }
+}
+
+impl Forms {
+    /// A handling unit acts through its link. Co-handlers add contributions; only the first-responsible unit
+    /// accepts, reports the result or submits a plan (notice §二(二)3: 首接负责).
+    pub async fn unit_action(
+        &self,
+        row: &RequestRow,
+        unit_id: &str,
+        action: &UnitAction,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        if let UnitAction::Explain { explanation } = action {
+            return self
+                .explain_for_verification(row, unit_id, explanation, now)
+                .await;
+        }
+        let local = self
+            .directory
+            .unit(unit_id)
+            .is_some_and(|unit| unit.kind != crate::dispatch::UnitKind::Department);
+        let actor = Actor::unit(unit_id);
+        let outcome = decide(&row.state(), &actor, action.step(local))?;
+        let mut change = match action {
+            UnitAction::Progress { note } => {
+                Change::new(&actor, outcome.event, json!({ "note": note }))
+            }
+            UnitAction::Accept => Change::new(&actor, outcome.event, json!({})),
+            UnitAction::Resolve {
+                solved,
+                method,
+                contact_name,
+                contact_phone,
+            } => {
+                let mut change = Change::new(
+                    &actor,
+                    outcome.event,
+                    json!({
+                        "solved": solved,
+                        "method": method,
+                        "contact_name": contact_name,
+                        "contact_phone": contact_phone,
+                    }),
+                );
+                // Notice §二(五)1 一事一评估: the enterprise rates the result through its own link (附件5), good
+                // for this round only.
+                let rating_token = AccessToken::generate();
+                change.links.push(NewLink {
+                    link: Link::rating(row.round),
+                    token_hash: rating_token.hash().as_str().to_owned(),
+                    expires: now + Duration::days(self.dispatch.link_days.max(1)),
+                });
+                if let Some(email) = &row.contact_email {
+                    let mut context = self.mail_context(row, None, row.due_at)?;
+                    context.insert("solved", solved);
+                    context.insert("method", method);
+                    context.insert("unit", &self.directory.unit(unit_id));
+                    context.insert(
+                        "rating_url",
+                        &self.rating_url(&row.tracking_number, rating_token.as_str()),
+                    );
+                    change.mails.push(self.mail(
+                        email,
+                        format!("【企业诉求】{} 已办理完毕，请评价", row.tracking_number),
+                        "email/resolved_enterprise",
+                        &context,
+                    )?);
+                }
+                change
+            }
+            UnitAction::Forward { reason } => {
+                Change::new(&actor, outcome.event, json!({ "reason": reason }))
+            }
+            UnitAction::Plan {
+                committed_date,
+                reason,
+            } => Change::new(
+                &actor,
+                outcome.event,
+                json!({ "committed_date": committed_date, "reason": reason }),
+            ),
+            UnitAction::Explain { .. } => unreachable!("handled above"),
+        };
+        if outcome.next != row.status {
+            change.status = Some(outcome.next);
+        }
+        let change = change.expecting(row.version);
+        Ok(self.store.record(row.id, &change, now).await?.1)
+    }
+
+    /// 一事一评估 (notice §二(五)1): the enterprise rates the result — through its link, or the centre records a
+    /// call-back (`channel` "call_back"). Satisfied closes the order (销号); 不满意 returns it to the unit the same
+    /// day with 3 working days to redo it; still 不满意 after two rounds of handling, it waits for the unit's
+    /// 不满意诉求审核反馈表 and the task force's verification (notice §二(四)3).
+    pub async fn rate(
+        &self,
+        row: &RequestRow,
+        rating: Rating,
+        comment: &str,
+        channel: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        let outcome = decide(
+            &row.state(),
+            &actor(by)?,
+            Step::Rate {
+                satisfied: rating.is_satisfied(),
+            },
+        )?;
+        let payload = json!({
+            "rating": rating.code(),
+            "rating_label": rating.label(),
+            "comment": comment,
+            "channel": channel,
+            "round": row.round,
+        });
+        let change = match outcome.next {
+            Status::Closed => {
+                // Notice §二(五)1: the order is closed (销号) on a satisfied rating; the reason says who rated and
+                // how.
+                let reason = if channel == "call_back" {
+                    format!("电话回访，企业评价满意（{}）", rating.label())
+                } else {
+                    format!("企业评价满意（{}）", rating.label())
+                };
+                let mut change = Change::new(
+                    by,
+                    outcome.event,
+                    json!({ "reason": reason, "closed": true, "rating": payload }),
+                );
+                change.status = Some(Status::Closed);
+                change
+            }
+            Status::Rework => self.return_change(row, rating, comment, by, payload, now)?,
+            _ => self.to_verification(row, rating, comment, by, payload, now)?,
+        };
+        Ok(self
+            .store
+            .record(row.id, &change.expecting(row.version), now)
+            .await?
+            .1)
+    }
+
+    /// Notice §二(五)1: 不满意 — back to the first-responsible unit the same day, 3 working days to redo it, a new
+    /// round with a fresh link.
+    fn return_change(
+        &self,
+        row: &RequestRow,
+        rating: Rating,
+        comment: &str,
+        by: &str,
+        payload: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Change, WorkflowError> {
+        let lead = self.lead_of(row)?;
+        let deadline = self.calendar.deadline(now, REWORK_WORKING_DAYS);
+        let token = AccessToken::generate();
+        let mut context = self.mail_context(row, None, Some(deadline.due))?;
+        context.insert("unit", lead);
+        context.insert("rating", rating.label());
+        context.insert("comment", comment);
+        context.insert(
+            "action_url",
+            &self.unit_url(&row.tracking_number, token.as_str()),
+        );
+        let subject = format!(
+            "【企业诉求工单·重新办理】{}：企业评价不满意",
+            row.tracking_number
+        );
+        let mut change = Change::new(
+            by,
+            EventKind::Returned,
+            json!({
+                "rating": payload,
+                "due_at": deadline.due,
+                "deadline_rule": "3个工作日（不含退回当日，按国务院节假日安排计算）",
+                "calendar": deadline.calendar,
+            }),
+        );
+        for recipient in &lead.handlers {
+            change.mails.push(self.mail(
+                recipient,
+                subject.clone(),
+                "email/returned_unit",
+                &context,
+            )?);
+        }
+        change.status = Some(Status::Rework);
+        change.due_at = Some(deadline.due);
+        change.new_round = true;
+        change.links.push(NewLink {
+            link: Link::unit(&lead.id, row.round + 1),
+            token_hash: token.hash().as_str().to_owned(),
+            expires: deadline.due + Duration::days(self.dispatch.link_days),
+        });
+        Ok(change)
+    }
+
+    /// The order's first-responsible unit, as the directory knows it.
+    pub(crate) fn lead_of(
+        &self,
+        row: &RequestRow,
+    ) -> Result<&crate::dispatch::Unit, WorkflowError> {
+        row.lead_unit
+            .as_deref()
+            .and_then(|id| self.directory.unit(id))
+            .ok_or_else(|| WorkflowError::UnknownUnit(row.lead_unit.clone().unwrap_or_default()))
+    }
+
+    /// Notice §二(四)3: still 不满意 after two rounds of handling and reply — the lead unit fills in the
+    /// 不满意诉求审核反馈表 for the task force. Its handlers get a fresh link to the page where they print and upload it.
+    fn to_verification(
+        &self,
+        row: &RequestRow,
+        rating: Rating,
+        comment: &str,
+        by: &str,
+        payload: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Change, WorkflowError> {
+        let lead = self.lead_of(row)?;
+        let token = AccessToken::generate();
+        let mut context = self.mail_context(row, None, None)?;
+        context.insert("greeting", &format!("{}：", lead.name));
+        let comment = if comment.is_empty() {
+            String::new()
+        } else {
+            format!("，意见建议：{comment}")
+        };
+        context.insert(
+            "paragraphs",
+            &[
+                format!(
+                    "企业对以下诉求经两次办理答复后仍不满意（本轮评价：{}{comment}）。",
+                    rating.label()
+                ),
+                format!(
+                    "请在办理页面填写承办单位说明，打印《{}》，由本单位主要负责同志签字并加盖单位公章后扫描上传（PDF、JPG 或 PNG 格式），工作专班将据此提出核查意见。",
+                    crate::verification::FORM_TITLE
+                ),
+            ],
+        );
+        context.insert(
+            "action_url",
+            &self.unit_url(&row.tracking_number, token.as_str()),
+        );
+        context.insert("action_label", "进入办理页面（链接仅限本单位使用）");
+        context.insert("rule", crate::verification::RULE);
+        let subject = format!(
+            "【不满意诉求审核】{}：经两次办理企业仍不满意，请填写审核反馈表",
+            row.tracking_number
+        );
+        let mut change = Change::new(
+            by,
+            EventKind::Rated,
+            json!({
+                "rating": payload,
+                "verification": true,
+                "next": "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查",
+            }),
+        );
+        change.mails = lead
+            .handlers
+            .iter()
+            .map(|recipient| self.mail(recipient, subject.clone(), "email/verification", &context))
+            .collect::<Result<Vec<_>, _>>()?;
+        change.status = Some(Status::Verification);
+        change.links.push(NewLink {
+            link: Link::unit(&lead.id, row.round),
+            token_hash: token.hash().as_str().to_owned(),
+            expires: now + Duration::days(self.dispatch.link_days.max(1)),
+        });
+        Ok(change)
+    }
+
+    /// The centre approves a unit's plan (解决方案): the order's deadline becomes the plan's committed completion
+    /// date, at its end (23:59:59 +08:00). Notice §二(三): problems that cannot be solved in the short term get a
+    /// plan with a committed date, and the centre follows them until closed.
+    pub async fn approve_plan(
+        &self,
+        row: &RequestRow,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        let outcome = decide(&row.state(), &actor(by)?, Step::ApprovePlan)?;
+        let plan = self
+            .store
+            .events(row.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|event| event.kind == EventKind::PlanSubmitted)
+            .ok_or_else(|| WorkflowError::NotAllowed("找不到承办单位提交的解决方案".to_owned()))?;
+        let committed_date = plan
+            .payload
+            .get("committed_date")
+            .and_then(|value| value.as_str())
+            .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .ok_or_else(|| WorkflowError::NotAllowed("解决方案的承诺办结日期无效".to_owned()))?;
+        let due = crate::calendar::end_of_day(committed_date);
+        let mut change = Change::new(
+            by,
+            outcome.event,
+            json!({ "committed_date": committed_date, "due_at": due }),
+        )
+        .expecting(row.version);
+        change.status = Some(outcome.next);
+        change.due_at = Some(due);
+        Ok(self.store.record(row.id, &change, now).await?.1)
+    }
+
+    /// 虚假反馈 (notice §二(五)3): during a call-back the enterprise says the unit reported contact or an answer that
+    /// never happened. Recorded against the first-responsible unit for the reports; the order's state is unchanged.
+    pub async fn record_false_feedback(
+        &self,
+        row: &RequestRow,
+        statement: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let outcome = decide(&row.state(), &actor(by)?, Step::FalseFeedback)?;
+        let change = Change::new(
+            by,
+            outcome.event,
+            json!({
+                "unit": row.lead_unit,
+                "statement": statement,
+                "rule": "未与企业沟通回复却反馈为已沟通、已回复（滕政办发〔2022〕1号 二（五）3）",
+            }),
+        );
+        self.store.record(row.id, &change, now).await?;
+        Ok(())
+    }
+}
