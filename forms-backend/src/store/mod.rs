@@ -384,12 +384,20 @@ fn from_text(text: &str) -> DateTime<Utc> {
 impl Store {
     /// Opens (creating when missing) the database at `database_url` (`sqlite://data/qihu.db`), in WAL mode,
     /// and runs the embedded migrations.
+    ///
+    /// `?max_page_count=N` caps the database at N pages (of 4 KiB): a quota for a shared disk, and how the tests
+    /// make "disk full" happen. Writes past it fail as [`StoreError::Unavailable`] like a full disk.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         let path = database_url
             .strip_prefix("sqlite://")
             .or_else(|| database_url.strip_prefix("sqlite:"))
             .unwrap_or(database_url);
-        let path = path.split('?').next().unwrap_or(path);
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let max_pages = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(key, _)| *key == "max_page_count")
+            .and_then(|(_, value)| value.parse::<u64>().ok());
         if let Some(parent) = Path::new(path)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -411,6 +419,10 @@ impl Store {
             // indexes over millions of rows.
             .pragma("mmap_size", "268435456")
             .busy_timeout(Duration::from_secs(10));
+        let options = match max_pages {
+            Some(pages) => options.pragma("max_page_count", pages.to_string()),
+            None => options,
+        };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())

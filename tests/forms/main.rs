@@ -15,7 +15,10 @@ use qihu_forms::mail::drain_outbox;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+#[path = "../support/mod.rs"]
 mod support;
+
+mod integrity;
 
 use support::{Received, SmtpSink, app_settings, root, serve_app};
 
