@@ -12,19 +12,6 @@ fn resolve_body(token: &str) -> Value {
     })
 }
 
-/// A dispatched power order the unit has accepted: number, tracking token, unit token.
-async fn accepted_power_order(app: &TestApp, sink: &SmtpSink) -> (String, String, String) {
-    let (number, tracking, unit) = dispatched_power_order(app, sink).await;
-    let accepted = app
-        .post_json(
-            &format!("/unit/{number}"),
-            &json!({ "token": unit, "action": "accept" }),
-        )
-        .await;
-    assert_eq!(accepted.status(), 200);
-    (number, tracking, unit)
-}
-
 /// The rating link of the `nth` (0-based) rating e-mail of an order.
 fn rating_token(sink: &SmtpSink, number: &str, nth: usize) -> String {
     let mail = sink
@@ -75,7 +62,11 @@ async fn two_ratings_at_the_same_instant_one_wins_and_a_closed_order_never_reope
     for trial in 0..8 {
         let (number, _, _, rating) = resolved_power_order(&app, &sink).await;
         // Even trials: two 不满意 at once; odd trials: 满意 and 不满意 at once.
-        let first = if trial % 2 == 0 { "unsatisfied" } else { "satisfied" };
+        let first = if trial % 2 == 0 {
+            "unsatisfied"
+        } else {
+            "satisfied"
+        };
         let path = format!("/rate/{number}");
         let bodies = [first, "unsatisfied"]
             .map(|level| json!({ "token": rating, "rating": level, "comment": "并发评价" }));
@@ -104,7 +95,11 @@ async fn two_ratings_at_the_same_instant_one_wins_and_a_closed_order_never_reope
             .into_iter()
             .filter(|m| m.subject.contains(&number) && m.subject.contains("重新办理"))
             .count();
-        assert_eq!(rework_mails, count(&kinds, "returned"), "one rework link at most");
+        assert_eq!(
+            rework_mails,
+            count(&kinds, "returned"),
+            "one rework link at most"
+        );
     }
 }
 
@@ -143,7 +138,11 @@ async fn two_results_or_an_accept_and_a_result_at_once_leave_one_consistent_orde
             app.post_json(&path, &accept_body),
             app.post_json(&path, &result_body)
         );
-        assert_eq!(accept.status(), 200, "accepting a dispatched order succeeds");
+        assert_eq!(
+            accept.status(),
+            200,
+            "accepting a dispatched order succeeds"
+        );
         let row = app.stored(&number).await;
         if result.status() == 200 {
             assert_eq!(row.status, Status::Resolved, "trial {trial}");
@@ -165,13 +164,19 @@ async fn a_unit_must_accept_before_it_reports_and_its_page_offers_only_what_it_m
         .await
         .unwrap();
     assert!(page.contains("受理工单"));
-    assert!(!page.contains("反馈办理结果并申请销号"), "no result form before acceptance");
+    assert!(
+        !page.contains("反馈办理结果并申请销号"),
+        "no result form before acceptance"
+    );
     let early = app
         .post_json(&format!("/unit/{number}"), &resolve_body(&unit))
         .await;
     assert_eq!(early.status(), 409);
     let message: Value = early.json().await.unwrap();
-    assert!(message["error"].as_str().unwrap().contains("请先受理"), "{message}");
+    assert!(
+        message["error"].as_str().unwrap().contains("请先受理"),
+        "{message}"
+    );
     app.post_json(
         &format!("/unit/{number}"),
         &json!({ "token": unit, "action": "accept" }),
@@ -206,7 +211,11 @@ async fn every_link_opens_only_what_its_holder_may_do() {
         let api = app
             .get(&format!("/api/requests/{number}?token={token}"))
             .await;
-        assert_eq!(api.status(), allowed("tracking"), "{holder} on /api/requests");
+        assert_eq!(
+            api.status(),
+            allowed("tracking"),
+            "{holder} on /api/requests"
+        );
         let unit_page = app.get(&format!("/unit/{number}?token={token}")).await;
         assert_eq!(unit_page.status(), allowed("unit"), "{holder} on /unit");
         let note = app
@@ -239,7 +248,11 @@ async fn every_link_opens_only_what_its_holder_may_do() {
         assert_eq!(rated.status(), 404, "{holder} cannot rate");
     }
     let kinds = event_kinds(&app, &number).await;
-    assert_eq!(count(&kinds, "contribution"), 0, "no link wrote as someone else");
+    assert_eq!(
+        count(&kinds, "contribution"),
+        0,
+        "no link wrote as someone else"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +263,12 @@ async fn the_leaders_copy_has_no_action_link_and_old_links_die_with_their_round(
         qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
     let power = directory.unit("power").unwrap();
     let leader = directory
-        .leader(power.leader.as_deref().expect("power has a leader in charge"))
+        .leader(
+            power
+                .leader
+                .as_deref()
+                .expect("power has a leader in charge"),
+        )
         .unwrap();
     let copies: Vec<Received> = sink
         .to(&leader.email)
@@ -258,7 +276,11 @@ async fn the_leaders_copy_has_no_action_link_and_old_links_die_with_their_round(
         .filter(|m| m.subject.contains(&number))
         .collect();
     assert_eq!(copies.len(), 1, "the leader is copied once");
-    assert!(copies[0].subject.starts_with("【抄送】"), "{}", copies[0].subject);
+    assert!(
+        copies[0].subject.starts_with("【抄送】"),
+        "{}",
+        copies[0].subject
+    );
     assert!(!copies[0].text.contains("token="), "{}", copies[0].text);
     assert!(copies[0].text.contains("抄送"));
 
@@ -272,12 +294,16 @@ async fn the_leaders_copy_has_no_action_link_and_old_links_die_with_their_round(
     assert_eq!(rated.status(), 200);
     app.drain().await;
     assert_eq!(
-        app.get(&format!("/rate/{number}?token={rating}")).await.status(),
+        app.get(&format!("/rate/{number}?token={rating}"))
+            .await
+            .status(),
         404,
         "the first round's rating link died with its round"
     );
     assert_eq!(
-        app.get(&format!("/unit/{number}?token={unit}")).await.status(),
+        app.get(&format!("/unit/{number}?token={unit}"))
+            .await
+            .status(),
         404,
         "the first round's unit link died with its round"
     );
@@ -296,7 +322,9 @@ async fn the_leaders_copy_has_no_action_link_and_old_links_die_with_their_round(
     app.drain().await;
     let second = rating_token(&sink, &number, 1);
     assert_eq!(
-        app.get(&format!("/rate/{number}?token={second}")).await.status(),
+        app.get(&format!("/rate/{number}?token={second}"))
+            .await
+            .status(),
         200
     );
 }
@@ -312,7 +340,10 @@ async fn an_idempotency_key_belongs_to_its_body() {
             .send()
     };
     let a = request("help", "我们厂区最近经常停电，电压也不稳，影响正常生产。");
-    let mut b = request("suggestion", "建议在开发区增设一条公交线路，方便工人上下班。");
+    let mut b = request(
+        "suggestion",
+        "建议在开发区增设一条公交线路，方便工人上下班。",
+    );
     b["enterprise_name"] = json!("滕州市另一家企业有限公司");
     let first = send(a.clone()).await.unwrap();
     assert_eq!(first.status(), 201);
@@ -320,8 +351,14 @@ async fn an_idempotency_key_belongs_to_its_body() {
     let stolen = send(b).await.unwrap();
     assert_eq!(stolen.status(), 422);
     let stolen: Value = stolen.json().await.unwrap();
-    assert!(stolen["error"].as_str().unwrap().contains("已用于另一份"), "{stolen}");
-    assert!(stolen.get("tracking_number").is_none(), "nothing of A leaks");
+    assert!(
+        stolen["error"].as_str().unwrap().contains("已用于另一份"),
+        "{stolen}"
+    );
+    assert!(
+        stolen.get("tracking_number").is_none(),
+        "nothing of A leaks"
+    );
     let again: Value = send(a).await.unwrap().json().await.unwrap();
     assert_eq!(again["tracking_number"], first["tracking_number"]);
 }
@@ -348,8 +385,20 @@ async fn an_intake_left_waiting_by_an_earlier_run_is_dispatched_at_start_up() {
     settings.dispatch.auto = true;
     let next = App::open(settings).await.unwrap();
     let forms = &next.forms.forms;
-    assert_eq!(forms.finish_interrupted_dispatches(Utc::now()).await.unwrap(), 1);
-    assert_eq!(forms.finish_interrupted_dispatches(Utc::now()).await.unwrap(), 0);
+    assert_eq!(
+        forms
+            .finish_interrupted_dispatches(Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        forms
+            .finish_interrupted_dispatches(Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
     let row = next
         .store
         .request_by_tracking_number(&number)
@@ -402,7 +451,9 @@ async fn a_full_disk_never_acknowledges_what_it_did_not_save_and_service_resumes
         async move {
             let body = request(
                 "help",
-                &format!("第{i}次反映：我们厂区最近经常停电，电压也不稳，影响正常生产，请尽快协调解决。"),
+                &format!(
+                    "第{i}次反映：我们厂区最近经常停电，电压也不稳，影响正常生产，请尽快协调解决。"
+                ),
             );
             let response = app.post_json("/api/requests", &body).await;
             let status = response.status().as_u16();
@@ -413,14 +464,16 @@ async fn a_full_disk_never_acknowledges_what_it_did_not_save_and_service_resumes
     let mut acknowledged = Vec::new();
     let mut unavailable = 0;
     for wave in 0..40 {
-        let answers =
-            futures_util::future::join_all((0..8).map(|i| submit(wave * 8 + i))).await;
+        let answers = futures_util::future::join_all((0..8).map(|i| submit(wave * 8 + i))).await;
         for (status, body) in answers {
             match status {
                 201 => acknowledged.push(body["tracking_number"].as_str().unwrap().to_owned()),
                 503 => {
                     unavailable += 1;
-                    assert!(body["error"].as_str().unwrap().contains("未被受理"), "{body}");
+                    assert!(
+                        body["error"].as_str().unwrap().contains("未被受理"),
+                        "{body}"
+                    );
                 }
                 other => panic!("unexpected {other}: {body}"),
             }
@@ -429,11 +482,18 @@ async fn a_full_disk_never_acknowledges_what_it_did_not_save_and_service_resumes
             break;
         }
     }
-    assert!(unavailable >= 24, "the quota was reached ({} saved)", acknowledged.len());
+    assert!(
+        unavailable >= 24,
+        "the quota was reached ({} saved)",
+        acknowledged.len()
+    );
     assert!(!acknowledged.is_empty());
 
     // Space comes back; the next submissions are saved without a restart.
-    sqlx::query("DROP TABLE ballast").execute(&outside).await.unwrap();
+    sqlx::query("DROP TABLE ballast")
+        .execute(&outside)
+        .await
+        .unwrap();
     let mut after = Vec::new();
     for i in 0..8 {
         let (status, body) = submit(1000 + i).await;
@@ -444,7 +504,11 @@ async fn a_full_disk_never_acknowledges_what_it_did_not_save_and_service_resumes
 
     // Every acknowledged number is unique and saved with its events.
     let unique: std::collections::HashSet<&String> = acknowledged.iter().collect();
-    assert_eq!(unique.len(), acknowledged.len(), "tracking numbers are unique");
+    assert_eq!(
+        unique.len(),
+        acknowledged.len(),
+        "tracking numbers are unique"
+    );
     let saved: Vec<String> = sqlx::query_scalar("SELECT tracking_number FROM requests")
         .fetch_all(&outside)
         .await
@@ -455,5 +519,9 @@ async fn a_full_disk_never_acknowledges_what_it_did_not_save_and_service_resumes
         let row = app.stored(number).await;
         assert!(!app.app.store.events(row.id).await.unwrap().is_empty());
     }
-    assert_eq!(saved.len(), acknowledged.len(), "nothing unacknowledged was kept");
+    assert_eq!(
+        saved.len(),
+        acknowledged.len(),
+        "nothing unacknowledged was kept"
+    );
 }

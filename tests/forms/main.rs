@@ -1918,11 +1918,25 @@ async fn dispatched_power_order(app: &TestApp, sink: &SmtpSink) -> (String, Stri
     (number, tracking_token, unit_token)
 }
 
+/// A dispatched power order the unit has accepted (a unit accepts before it reports): number, tracking token,
+/// unit token.
+async fn accepted_power_order(app: &TestApp, sink: &SmtpSink) -> (String, String, String) {
+    let (number, tracking, unit) = dispatched_power_order(app, sink).await;
+    let accepted = app
+        .post_json(
+            &format!("/unit/{number}"),
+            &json!({ "token": unit, "action": "accept" }),
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+    (number, tracking, unit)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_to_the_task_force()
 {
     let (app, sink) = spawn_app().await;
-    let (number, tracking_token, unit_token) = dispatched_power_order(&app, &sink).await;
+    let (number, tracking_token, unit_token) = accepted_power_order(&app, &sink).await;
     let directory =
         qihu_forms::dispatch::Directory::load(&root().join("config/units.toml")).unwrap();
     let handler = directory.unit("power").unwrap().handlers[0].clone();
@@ -2029,7 +2043,7 @@ async fn an_unsatisfied_enterprise_sends_the_order_back_and_a_second_round_goes_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_satisfied_rating_closes_the_order() {
     let (app, sink) = spawn_app().await;
-    let (number, tracking_token, unit_token) = dispatched_power_order(&app, &sink).await;
+    let (number, tracking_token, unit_token) = accepted_power_order(&app, &sink).await;
     let resolved = app
         .post_json(
             &format!("/unit/{number}"),
@@ -2073,7 +2087,7 @@ async fn the_centre_records_a_call_back_and_false_feedback() {
     let (app, sink) = spawn_app().await;
     app.add_user("zhang", Role::Centre).await;
     let session = app.login("zhang").await;
-    let (number, _, unit_token) = dispatched_power_order(&app, &sink).await;
+    let (number, _, unit_token) = accepted_power_order(&app, &sink).await;
     let resolved = app
         .post_json(&format!("/unit/{number}"), &json!({
             "token": unit_token, "action": "resolve", "solved": "yes",
@@ -2127,7 +2141,7 @@ async fn an_approved_plan_moves_the_deadline_to_its_committed_date() {
     let (app, sink) = spawn_app().await;
     app.add_user("zhang", Role::Centre).await;
     let session = app.login("zhang").await;
-    let (number, _, unit_token) = dispatched_power_order(&app, &sink).await;
+    let (number, _, unit_token) = accepted_power_order(&app, &sink).await;
     let committed = (Utc::now() + chrono::Duration::days(45)).date_naive();
     let planned = app
         .post_json(&format!("/unit/{number}"), &json!({
@@ -2336,7 +2350,7 @@ impl TestApp {
 /// A power order handled twice and rated 不满意 twice: its number, tracking token and the link token the
 /// power company got to fill in the 不满意诉求审核反馈表.
 async fn order_in_verification(app: &TestApp, sink: &SmtpSink) -> (String, String, String) {
-    let (number, tracking_token, unit_token) = dispatched_power_order(app, sink).await;
+    let (number, tracking_token, unit_token) = accepted_power_order(app, sink).await;
     app.resolve(&number, &unit_token).await;
     app.rate_from_mail(sink, &number, "unsatisfied", "电压仍然不稳")
         .await;
@@ -2841,13 +2855,13 @@ async fn every_path_to_closed_records_its_reason_and_shows_it() {
     let centre = app.login("zhang").await;
 
     // 1. The enterprise rates through its link: satisfied.
-    let (online, online_token, unit_token) = dispatched_power_order(&app, &sink).await;
+    let (online, online_token, unit_token) = accepted_power_order(&app, &sink).await;
     app.resolve(&online, &unit_token).await;
     app.rate_from_mail(&sink, &online, "fairly_satisfied", "")
         .await;
 
     // 2. The centre's call-back: satisfied.
-    let (phoned, phoned_token, unit_token) = dispatched_power_order(&app, &sink).await;
+    let (phoned, phoned_token, unit_token) = accepted_power_order(&app, &sink).await;
     app.resolve(&phoned, &unit_token).await;
     let response = app
         .console_post(

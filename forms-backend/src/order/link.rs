@@ -89,7 +89,7 @@ impl Link {
         match self.role {
             LinkRole::Unit => {
                 let on_order = order.lead_unit == Some(self.holder.as_str())
-                    || order.co_units.iter().any(|co| *co == self.holder);
+                    || order.co_units.contains(&self.holder);
                 on_order && self.round == order.round
             }
             LinkRole::Rating => self.round == order.round,
