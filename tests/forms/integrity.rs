@@ -65,7 +65,7 @@ async fn two_ratings_at_the_same_instant_one_wins_and_a_closed_order_never_reope
         let first = if trial % 2 == 0 {
             "unsatisfied"
         } else {
-            "satisfied"
+            "very_satisfied"
         };
         let path = format!("/rate/{number}");
         let bodies = [first, "unsatisfied"]
@@ -242,7 +242,7 @@ async fn every_link_opens_only_what_its_holder_may_do() {
         let rated = app
             .post_json(
                 &format!("/rate/{number}"),
-                &json!({ "token": token, "rating": "satisfied" }),
+                &json!({ "token": token, "rating": "very_satisfied" }),
             )
             .await;
         assert_eq!(rated.status(), 404, "{holder} cannot rate");

@@ -80,17 +80,20 @@ impl Link {
     }
 
     /// Whether the link lets its holder act as `wanted` on the order as it is now: the role must be the one
-    /// asked for; a unit's link holds while the unit is still on the order and the round it was made for is the
-    /// current one (a re-dispatch or a new round sends fresh links); a rating link dies when its round ends.
+    /// asked for; a unit's link holds while the unit is still on the order — the first-responsible unit's only in
+    /// the round it was made for (a return for rework sends it a fresh link), a co-handler's (which only adds
+    /// notes) for every round; a rating link dies when its round ends.
     pub fn grants(&self, wanted: LinkRole, order: &OrderState<'_>) -> bool {
         if self.role != wanted {
             return false;
         }
         match self.role {
             LinkRole::Unit => {
-                let on_order = order.lead_unit == Some(self.holder.as_str())
-                    || order.co_units.contains(&self.holder);
-                on_order && self.round == order.round
+                if order.lead_unit == Some(self.holder.as_str()) {
+                    self.round == order.round
+                } else {
+                    order.co_units.contains(&self.holder)
+                }
             }
             LinkRole::Rating => self.round == order.round,
             LinkRole::Questionnaire => true,
@@ -124,6 +127,11 @@ mod tests {
         assert!(!Link::unit("tax", 1).grants(LinkRole::Rating, &now));
         let later = order(2, &co);
         assert!(!Link::unit("tax", 1).grants(LinkRole::Unit, &later));
+        assert!(Link::unit("tax", 2).grants(LinkRole::Unit, &later));
+        assert!(
+            Link::unit("power", 1).grants(LinkRole::Unit, &later),
+            "a co-handler keeps adding notes"
+        );
         assert!(!Link::rating(1).grants(LinkRole::Rating, &later));
         assert!(Link::rating(2).grants(LinkRole::Rating, &later));
     }
