@@ -174,23 +174,16 @@ impl SearchEngine {
                 .filter(|(policy, _)| **policy != ranked.policy)
                 .map(|(_, cosine)| *cosine)
                 .fold(0.0_f32, f32::max);
-            for place in fused
-                .places
-                .iter()
-                .filter(|p| p.policy == ranked.policy && p.kind != DocKind::Policy)
-            {
+            for place in fused.places.iter().filter(|p| p.policy == ranked.policy) {
                 let Some(&(index, cosine)) = self.place_passages(fused, place).first() else {
                     continue;
                 };
                 let passage = semantic.passage(index);
+                let text = format!("{}\n{}", passage.section, passage.text);
                 let signals = GateSignals {
                     cosine,
                     cosine_margin: cosine - other_best,
-                    coverage: coverage(
-                        &fused.analysed.key_terms,
-                        &weights,
-                        &format!("{}\n{}", passage.section, passage.text),
-                    ),
+                    coverage: coverage(&fused.analysed.key_terms, &weights, &text),
                     lexical_first: fused.lexical_top == Some(ranked.policy),
                     semantic_first: fused.semantic_top == Some(ranked.policy),
                     policy_margin,
@@ -222,7 +215,7 @@ impl SearchEngine {
                 title: meta.title.clone(),
                 doc_number: meta.doc_number.clone(),
                 url: policy_url(&context.base_path, &meta.slug, &passage.anchor),
-                section: Some(passage.section.clone()),
+                section: (passage.kind != DocKind::Policy).then(|| passage.section.clone()),
                 article: passage.article.clone(),
             },
         ))

@@ -112,6 +112,8 @@ pub struct SearchEngine {
     pub(super) metas: Vec<PolicyMeta>,
     /// Parsed document number of each policy in `metas`.
     pub(super) doc_numbers: Vec<Option<DocNumber>>,
+    /// The name questions use for each policy in `metas` (its short title).
+    pub(super) names: Vec<String>,
     search_cache: quick_cache::sync::Cache<CacheKey, Arc<SearchResponse>>,
     pub(super) answer_cache: quick_cache::sync::Cache<CacheKey, Arc<AnswerResponse>>,
     /// Semantic retrieval, when the model and the index's vectors are there.
@@ -143,12 +145,17 @@ impl SearchEngine {
             .iter()
             .map(|meta| meta.doc_number.as_deref().and_then(DocNumber::parse))
             .collect();
+        let names = metas
+            .iter()
+            .map(|meta| super::policy_name::short_title(&meta.title))
+            .collect();
         Ok(SearchEngine {
             reader,
             fields,
             analyzer,
             metas,
             doc_numbers,
+            names,
             search_cache: quick_cache::sync::Cache::new(CACHE_ENTRIES),
             answer_cache: quick_cache::sync::Cache::new(CACHE_ENTRIES),
             semantic: None,
@@ -308,8 +315,23 @@ impl From<tantivy::TantivyError> for SearchServiceError {
     }
 }
 
-/// Weighted share of `key_terms` present in `text`; a term present only through a synonym counts for less
-/// (0.8 of its weight for an equivalent word, 0.4 for a related one).
+/// How far `key` is in `normalised` text: 1 for the word itself, 0.8 through an equivalent word, 0.4 through a
+/// related one, 0 when absent.
+fn presence(key: &KeyTerm, normalised: &str) -> f64 {
+    if normalised.contains(key.text.as_str()) {
+        return 1.0;
+    }
+    key.alternatives
+        .iter()
+        .filter(|(alternative, _)| normalised.contains(alternative.as_str()))
+        .map(|(_, relation)| match relation {
+            Relation::Equivalent => 0.8,
+            Relation::Related => 0.4,
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Weighted share of `key_terms` present in `text` (see [`presence`]).
 pub(super) fn coverage(key_terms: &[KeyTerm], weights: &[f64], text: &str) -> f64 {
     let text = normalise(text);
     let total: f64 = weights.iter().sum();
@@ -319,21 +341,7 @@ pub(super) fn coverage(key_terms: &[KeyTerm], weights: &[f64], text: &str) -> f6
     let covered: f64 = key_terms
         .iter()
         .zip(weights)
-        .map(|(key, weight)| {
-            if text.contains(key.text.as_str()) {
-                return *weight;
-            }
-            let through = key
-                .alternatives
-                .iter()
-                .filter(|(alternative, _)| text.contains(alternative.as_str()))
-                .map(|(_, relation)| match relation {
-                    Relation::Equivalent => 0.8,
-                    Relation::Related => 0.4,
-                })
-                .fold(0.0, f64::max);
-            weight * through
-        })
+        .map(|(key, weight)| weight * presence(key, &text))
         .sum();
     covered / total
 }

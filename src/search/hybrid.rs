@@ -153,7 +153,7 @@ impl SearchEngine {
             let Some(meta) = self.metas.get(policy) else {
                 continue;
             };
-            let adjusted = similarity * time_factor(meta, today, &analysed.years);
+            let adjusted = similarity * time_factor(meta, policy, today, &analysed);
             let best = best_cosine.entry(policy).or_insert(adjusted);
             *best = best.max(adjusted);
             let key = (policy, passage.anchor.clone());
@@ -243,7 +243,7 @@ impl SearchEngine {
             .map(|r| r.score)
             .fold(0.0_f32, f32::max)
             .max(0.1);
-        for (policy, boost) in self.doc_number_boosts(analysed, top) {
+        for (policy, boost) in self.naming_boosts(analysed, top) {
             if let Some((at, _)) = seen.get(&policy) {
                 ranked[*at].score += boost;
             }

@@ -13,6 +13,7 @@ mod hybrid;
 mod indexer;
 mod lexical;
 pub mod passages;
+mod policy_name;
 pub mod schema;
 pub mod semantic;
 mod snippet;

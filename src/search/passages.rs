@@ -52,7 +52,7 @@ pub fn passages_of(number: u32, policy: &Policy, body: &Rendered) -> Vec<Passage
         .iter()
         .find(|section| section.anchor.is_none())
         .map_or("", |section| section.text.as_str());
-    let head: String = [
+    let opening = [
         policy.doc_number.as_deref().unwrap_or_default(),
         policy.summary.as_deref().unwrap_or_default(),
         preamble,
@@ -61,18 +61,8 @@ pub fn passages_of(number: u32, policy: &Policy, body: &Rendered) -> Vec<Passage
     .filter(|part| !part.trim().is_empty())
     .copied()
     .collect::<Vec<_>>()
-    .join("\n")
-    .chars()
-    .take(HEAD_CHARS)
-    .collect();
-    passages.push(Passage {
-        policy: number,
-        kind: DocKind::Policy,
-        anchor: String::new(),
-        section: String::new(),
-        article: None,
-        text: head,
-    });
+    .join("\n");
+    passages.extend(opening_passages(number, &opening, preamble));
     for section in &body.sections {
         let Some(anchor) = &section.anchor else {
             continue;
@@ -110,6 +100,28 @@ pub fn passages_of(number: u32, policy: &Policy, body: &Rendered) -> Vec<Passage
             article: None,
             text: faq.a.clone(),
         });
+    }
+    passages
+}
+
+/// The head passage (the policy's 文号, summary and first lines) and, for a policy published without headings
+/// (a short regulation, a law whose articles are plain paragraphs), whose whole text is the `preamble` before
+/// the first heading, that text cut into passages like a section's, so every article is found, quoted and named.
+fn opening_passages(number: u32, opening: &str, preamble: &str) -> Vec<Passage> {
+    let passage = |text: String| Passage {
+        policy: number,
+        kind: DocKind::Policy,
+        anchor: String::new(),
+        section: String::new(),
+        article: article_of(&text),
+        text,
+    };
+    let mut passages = vec![Passage {
+        article: None,
+        ..passage(opening.chars().take(HEAD_CHARS).collect())
+    }];
+    if opening.chars().count() > HEAD_CHARS {
+        passages.extend(split(preamble).into_iter().map(passage));
     }
     passages
 }
@@ -201,6 +213,30 @@ mod tests {
         assert!(passages.len() > 1);
         assert!(passages.iter().all(|p| p.chars().count() <= PASSAGE_CHARS));
         assert!(passages.iter().all(|p| p.ends_with('。')));
+    }
+
+    #[test]
+    fn a_policy_without_headings_has_a_passage_for_each_article() {
+        let preamble = (1..=6)
+            .map(|n| {
+                format!(
+                    "第{n}条　{}",
+                    "职工连续工作1年以上的，享受带薪年休假。".repeat(4)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let passages = opening_passages(7, &format!("国务院令第514号\n{preamble}"), &preamble);
+        assert_eq!(passages.len(), 7);
+        assert!(
+            passages
+                .iter()
+                .all(|p| p.kind == DocKind::Policy && p.anchor.is_empty())
+        );
+        assert_eq!(passages[0].article, None);
+        assert_eq!(passages[3].article.as_deref(), Some("第3条"));
+        // A short opening is the head alone.
+        assert_eq!(opening_passages(7, "国务院令第514号", "").len(), 1);
     }
 
     #[test]
