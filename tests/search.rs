@@ -13,9 +13,9 @@ use serde_json::Value;
 
 const TODAY: &str = "2026-11-25";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
+
+use support::root;
 
 /// A site and index built from one folder of policies, kept for the whole test binary.
 struct Built {
@@ -489,20 +489,8 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Kills the child server when the test ends, passed or failed.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_watch_builds_on_start_and_rebuilds_when_a_policy_changes() {
-    use std::io::BufRead;
-
     let dir = tempfile::tempdir().unwrap();
     let policies = dir.path().join("policies");
     copy_tree(&root().join("tests/fixtures/good/policies"), &policies);
@@ -520,31 +508,8 @@ async fn serve_watch_builds_on_start_and_rebuilds_when_a_policy_changes() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qihu"))
-        .arg("--config")
-        .arg(&config)
-        .args(["serve", "--watch", "--addr", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = KillOnDrop(child);
-    // The server prints its address once the site is built and it listens.
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .trim()
-        .split_once("http://")
-        .map(|(_, address)| format!("http://{}", address.trim_end_matches('/')))
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let server = support::start_server(&config, &["--watch"]).await;
+    let base = server.base.clone();
     let page = format!("{base}/policies/startup-loan/");
     let body = reqwest::get(&page).await.unwrap().text().await.unwrap();
     assert!(body.contains("关于进一步加大创业担保贷款贴息力度"));

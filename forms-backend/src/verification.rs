@@ -465,13 +465,7 @@ impl Forms {
                 }
             }
             Conclusion::Rework => {
-                let lead = row
-                    .lead_unit
-                    .as_deref()
-                    .and_then(|id| self.directory.unit(id))
-                    .ok_or_else(|| {
-                        WorkflowError::UnknownUnit(row.lead_unit.clone().unwrap_or_default())
-                    })?;
+                let lead = self.lead_of(row)?;
                 // Our rule (the notice is silent): a 退回重办 gets the rework limit of notice §二(五)1, 3 working days.
                 let deadline = self.calendar.deadline(now, REWORK_WORKING_DAYS);
                 let token = AccessToken::generate();

@@ -526,47 +526,6 @@ async fn a_full_disk_never_acknowledges_what_it_did_not_save_and_service_resumes
     );
 }
 
-/// A `qihu serve` process, killed when dropped.
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_server(config: &Path) -> Server {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qihu"))
-        .arg("--config")
-        .arg(config)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .trim()
-        .split_once("http://")
-        .map(|(_, address)| format!("http://{}", address.trim_end_matches('/')))
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    Server { child, base }
-}
-
 /// kill -9 under 32 concurrent submissions, twice: every acknowledged request is there after the restart,
 /// dispatched (intake and dispatch are one transaction), and every mail is written once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -580,7 +539,7 @@ async fn kill_minus_nine_under_load_loses_nothing_acknowledged_and_leaves_nothin
     let client = reqwest::Client::new();
     let mut acknowledged = Vec::new();
     for crash in 0..2 {
-        let server = start_server(&config).await;
+        let server = support::start_server(&config, &[]).await;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut load = tokio::task::JoinSet::new();
         for worker in 0..32 {
@@ -631,7 +590,7 @@ async fn kill_minus_nine_under_load_loses_nothing_acknowledged_and_leaves_nothin
     );
 
     // Restart: everything acknowledged is there and dispatched; the mail worker writes each mail once.
-    let server = start_server(&config).await;
+    let server = support::start_server(&config, &[]).await;
     let store = qihu_forms::store::Store::connect(&settings.storage.database_url)
         .await
         .unwrap();

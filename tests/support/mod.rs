@@ -184,3 +184,48 @@ impl SmtpSink {
         (sink, port)
     }
 }
+
+/// A `qihu serve` process started by a test; killed (and reaped) when dropped, passed or failed.
+pub struct Server {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:<port>` as the server printed it.
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the real binary with `config` and `qihu serve --addr 127.0.0.1:0 <extra>`, and waits for the line in
+/// which it prints its address (printed once the site is built and it listens).
+pub async fn start_server(config: &Path, extra: &[&str]) -> Server {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qihu"))
+        .arg("--config")
+        .arg(config)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim()
+        .split_once("http://")
+        .map(|(_, address)| format!("http://{}", address.trim_end_matches('/')))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    Server { child, base }
+}

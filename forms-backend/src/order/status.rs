@@ -35,8 +35,9 @@ pub enum Status {
 pub struct UnknownStatus(pub String);
 
 impl Status {
+    /// Every status, in the order of a work order's life (the answered consultations last: they never become
+    /// work orders unless escalated).
     pub const ALL: [Status; 9] = [
-        Status::Answered,
         Status::New,
         Status::Dispatched,
         Status::Accepted,
@@ -45,6 +46,7 @@ impl Status {
         Status::Rework,
         Status::Verification,
         Status::Closed,
+        Status::Answered,
     ];
 
     /// Orders a unit still has to handle and report on: their deadline runs and earns cards (notice §二(四)).

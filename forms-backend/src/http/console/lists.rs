@@ -75,19 +75,6 @@ pub(super) struct Choice {
     pub(super) label: String,
 }
 
-/// The status codes the list can be filtered by, in the order of an order's life.
-pub(super) const STATUSES: [Status; 9] = [
-    Status::New,
-    Status::Dispatched,
-    Status::Accepted,
-    Status::Planned,
-    Status::Resolved,
-    Status::Rework,
-    Status::Verification,
-    Status::Closed,
-    Status::Answered,
-];
-
 #[derive(Serialize)]
 pub(super) struct Pagination {
     pub(super) current: i64,
@@ -190,7 +177,7 @@ pub(super) async fn requests_page(
             })
             .collect(),
     };
-    let statuses: Vec<Choice> = STATUSES
+    let statuses: Vec<Choice> = Status::ALL
         .iter()
         .map(|status| Choice {
             value: status.code().to_owned(),
