@@ -486,7 +486,7 @@ fn tick(settings: Settings, args: TickArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("无法启动异步运行时")?;
     let report = runtime.block_on(async {
-        let app = crate::serve::App::open(settings).await?;
+        let app = crate::serve::App::open_for_data(settings).await?;
         anyhow::Ok(qihu_forms::sla::cards::supervise(&app.forms.forms, now).await?)
     })?;
     if args.json {
@@ -555,7 +555,7 @@ fn export(settings: Settings, args: ExportArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("无法启动异步运行时")?;
     let exported = runtime.block_on(async {
-        let app = crate::serve::App::open(settings).await?;
+        let app = crate::serve::App::open_for_data(settings).await?;
         let forms = &app.forms.forms;
         anyhow::Ok(
             ledger::export(
@@ -683,7 +683,7 @@ fn report(settings: Settings, args: ReportArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("无法启动异步运行时")?;
     let (report, bytes) = runtime.block_on(async {
-        let app = crate::serve::App::open(settings).await?;
+        let app = crate::serve::App::open_for_data(settings).await?;
         let forms = &app.forms.forms;
         let report = bulletin::make(forms, period, now).await?;
         let bytes = match format {

@@ -75,14 +75,19 @@ impl InstantAnswerer for SearchAnswerer {
 impl AppState {
     /// Opens the index and templates named by `settings`; a missing index leaves search unavailable (503).
     pub fn open(settings: Settings) -> anyhow::Result<AppState> {
+        let state = AppState::without_search(settings)?;
+        state.reload_engine();
+        Ok(state)
+    }
+
+    /// The templates only, no search engine (and no model): for the commands that work on the database.
+    fn without_search(settings: Settings) -> anyhow::Result<AppState> {
         let templates = site::load_templates(&settings.site.templates_dir)?;
-        let state = AppState {
+        Ok(AppState {
             engine: Arc::new(RwLock::new(None)),
             templates: RwLock::new(Arc::new(templates)),
             settings,
-        };
-        state.reload_engine();
-        Ok(state)
+        })
     }
 
     /// Re-opens the search index (after a build) and the templates.
@@ -349,8 +354,20 @@ pub struct App {
 impl App {
     /// Opens the index, the database (running migrations), the unit directory and catalogue, and the mailer.
     pub async fn open(settings: Settings) -> anyhow::Result<App> {
+        let state = AppState::open(settings.clone())?;
+        App::open_with(settings, state).await
+    }
+
+    /// The forms backend without the search engine and its model, for the commands that only work on the
+    /// database (`qihu tick`, `qihu report`, `qihu export`): a consultation would go to a person.
+    pub async fn open_for_data(settings: Settings) -> anyhow::Result<App> {
+        let state = AppState::without_search(settings.clone())?;
+        App::open_with(settings, state).await
+    }
+
+    async fn open_with(settings: Settings, state: AppState) -> anyhow::Result<App> {
         use anyhow::Context as _;
-        let state = Arc::new(AppState::open(settings.clone())?);
+        let state = Arc::new(state);
         let store = Store::connect(&settings.storage.database_url)
             .await
             .with_context(|| format!("打开数据库 {} 失败", settings.storage.database_url))?;
