@@ -414,24 +414,17 @@ async fn rating_target(
     tracking_number: &str,
     token: &str,
 ) -> Result<RequestRow, AppError> {
-    let row = forms
-        .store
-        .request_by_tracking_number(tracking_number.trim())
+    // Only a rating link of the round in progress opens the form; a unit's link or an earlier round's does not.
+    let (row, _) = forms
+        .open_link(
+            tracking_number,
+            token,
+            crate::order::LinkRole::Rating,
+            Utc::now(),
+        )
         .await?
         .ok_or(AppError::NotFound)?;
-    if token.is_empty() {
-        return Err(AppError::NotFound);
-    }
-    let hash = crate::domain::TokenHash::of_presented(token);
-    // Only a rating link of the round in progress opens the form; a unit's link or an earlier round's does not.
-    match forms
-        .store
-        .link_for_token(row.id, hash.as_str(), Utc::now())
-        .await?
-    {
-        Some(link) if link.grants(crate::order::LinkRole::Rating, &row.state()) => Ok(row),
-        _ => Err(AppError::NotFound),
-    }
+    Ok(row)
 }
 
 /// 满意度评价表 (附件5) for the enterprise: 问题描述, 解决情况, 解决部门, 满意度评价, 意见建议.

@@ -22,7 +22,7 @@ use super::{
     AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, step_response,
     wants_html,
 };
-use crate::domain::{AccessToken, MediaType, Phone, TokenHash, UploadedFile, human_size};
+use crate::domain::{AccessToken, MediaType, Phone, UploadedFile, human_size};
 use crate::order::{Actor, LinkRole, Status, Step, decide};
 use crate::sla::order_supervision::order_supervision;
 use crate::store::RequestRow;
@@ -97,10 +97,7 @@ struct UnitCan {
 
 impl UnitCan {
     fn of(forms: &Forms, row: &RequestRow, unit_id: &str) -> UnitCan {
-        let local = forms
-            .directory
-            .unit(unit_id)
-            .is_some_and(|unit| unit.kind != crate::dispatch::UnitKind::Department);
+        let local = forms.is_local_unit(unit_id);
         let actor = Actor::unit(unit_id);
         let allowed = |step| decide(&row.state(), &actor, step).is_ok();
         let (accept, progress, resolve, plan) = (
@@ -129,20 +126,9 @@ async fn authorised(
     tracking_number: &str,
     token: &str,
 ) -> Result<(RequestRow, String), AppError> {
-    let row = forms
-        .store
-        .request_by_tracking_number(tracking_number.trim())
+    let (row, link) = forms
+        .open_link(tracking_number, token, LinkRole::Unit, Utc::now())
         .await?
-        .ok_or(AppError::NotFound)?;
-    if token.is_empty() {
-        return Err(AppError::NotFound);
-    }
-    let hash = TokenHash::of_presented(token);
-    let link = forms
-        .store
-        .link_for_token(row.id, hash.as_str(), Utc::now())
-        .await?
-        .filter(|link| link.grants(LinkRole::Unit, &row.state()))
         .ok_or(AppError::NotFound)?;
     Ok((row, link.holder))
 }

@@ -142,7 +142,7 @@ impl Mailer {
         };
         match &self.transport {
             Transport::Files(folder) => {
-                match write_eml(folder, message.id, &email.formatted()).await {
+                match write_eml(folder, message.id, email.formatted()).await {
                     Ok(()) => Delivery::Sent,
                     Err(error) => Delivery::Transient(error.to_string()),
                 }
@@ -158,10 +158,9 @@ impl Mailer {
 
 /// Writes a message as `outbox-<id>.eml`: whole to a temporary name, synced, then renamed over any copy an
 /// interrupted earlier attempt left, so a message is never in the folder twice nor half.
-async fn write_eml(folder: &std::path::Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+async fn write_eml(folder: &std::path::Path, id: i64, bytes: Vec<u8>) -> std::io::Result<()> {
     let target = folder.join(format!("outbox-{id}.eml"));
     let staging = folder.join(format!(".outbox-{id}.eml.tmp"));
-    let bytes = bytes.to_vec();
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
         let mut file = std::fs::File::create(&staging)?;

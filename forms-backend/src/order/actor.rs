@@ -37,14 +37,6 @@ impl Actor {
             task: task.to_owned(),
         }
     }
-
-    /// The unit id of a unit's step.
-    pub fn unit_id(&self) -> Option<&str> {
-        match self {
-            Actor::Unit { id } => Some(id),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for Actor {

@@ -12,4 +12,4 @@ pub use actor::{Actor, UnknownActor};
 pub use event::{EventKind, UnknownEventKind};
 pub use link::{Link, LinkRole};
 pub use rules::{OrderState, Outcome, Refusal, Step, decide};
-pub use status::{Status, UnknownStatus, label_of};
+pub use status::{Status, UnknownStatus};

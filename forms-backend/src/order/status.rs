@@ -119,11 +119,6 @@ impl FromStr for Status {
     }
 }
 
-/// The label of a stored code, or 处理中 for one this version does not know.
-pub fn label_of(code: &str) -> &'static str {
-    code.parse::<Status>().map_or("处理中", Status::label)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Period, ReportError, ReportKind};
-use crate::domain::{AccessToken, Rating, TokenHash};
+use crate::domain::{AccessToken, Rating};
 use crate::order::{Actor, EventKind, Link, LinkRole};
 use crate::store::reports::{QUESTIONNAIRE_ANSWERED, QUESTIONNAIRE_SENT};
 use crate::store::{Change, NewLink, RequestRow};
@@ -180,23 +180,10 @@ pub async fn target(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<RequestRow>, ReportError> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let Some(row) = forms
-        .store
-        .request_by_tracking_number(tracking_number.trim())
-        .await?
-    else {
-        return Ok(None);
-    };
-    let hash = TokenHash::of_presented(token);
-    let link = forms
-        .store
-        .link_for_token(row.id, hash.as_str(), now)
+    let opened = forms
+        .open_link(tracking_number, token, LinkRole::Questionnaire, now)
         .await?;
-    let grants = link.is_some_and(|link| link.grants(LinkRole::Questionnaire, &row.state()));
-    Ok(grants.then_some(row))
+    Ok(opened.map(|(row, _)| row))
 }
 
 /// Records the enterprise's answer (once; the order's state does not change).

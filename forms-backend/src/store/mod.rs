@@ -25,8 +25,6 @@ pub mod reports;
 pub mod verification;
 mod write;
 
-pub use write::CONFLICT;
-
 /// What can go wrong in the store; no database library type crosses this boundary. The details are for the
 /// log; users read the HTTP layer's plain words.
 #[derive(Debug, thiserror::Error)]
@@ -94,11 +92,6 @@ impl StoreError {
             }
             _ => StoreError::from(error),
         }
-    }
-
-    /// The database cannot take writes now; the user is told to try again later.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
     }
 }
 
@@ -489,14 +482,16 @@ impl Store {
     /// Orders waiting at `new` whose last event is their intake or escalation: the ones an interrupted
     /// automatic dispatch may have left behind.
     pub async fn waiting_after_intake(&self) -> Result<Vec<RequestRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM requests WHERE status = 'new'
+        let sql = format!(
+            "SELECT * FROM requests WHERE status = '{}'
                AND (SELECT kind FROM events e WHERE e.request_id = requests.id ORDER BY e.id DESC LIMIT 1)
-                   IN ('submitted', 'escalated')
+                   IN ('{}', '{}')
              ORDER BY created_at",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+            Status::New.code(),
+            EventKind::Submitted.code(),
+            EventKind::Escalated.code(),
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         requests_from(&rows)
     }
 

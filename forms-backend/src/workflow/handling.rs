@@ -40,10 +40,7 @@ impl Forms {
                 .explain_for_verification(row, unit_id, explanation, now)
                 .await;
         }
-        let local = self
-            .directory
-            .unit(unit_id)
-            .is_some_and(|unit| unit.kind != crate::dispatch::UnitKind::Department);
+        let local = self.is_local_unit(unit_id);
         let actor = Actor::unit(unit_id);
         let outcome = decide(&row.state(), &actor, action.step(local))?;
         let mut change = match action {

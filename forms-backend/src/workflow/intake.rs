@@ -297,6 +297,16 @@ impl Forms {
         if row.status != Status::New || !self.store.intake_is_last(row.id).await? {
             return Ok(row);
         }
+        self.dispatch_waiting(row, now).await
+    }
+
+    /// The automatic dispatch of an order known to wait after its intake; a dispatch by someone else meanwhile
+    /// stands.
+    async fn dispatch_waiting(
+        &self,
+        row: RequestRow,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
         match self.auto_dispatch_change(&row, now)? {
             Some(change) => match self
                 .store
@@ -323,7 +333,7 @@ impl Forms {
         }
         let mut finished = 0;
         for row in self.store.waiting_after_intake().await? {
-            let after = self.finish_dispatch(row, now).await?;
+            let after = self.dispatch_waiting(row, now).await?;
             if after.status != Status::New {
                 finished += 1;
             }

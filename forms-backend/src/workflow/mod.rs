@@ -19,7 +19,7 @@ use crate::answer::InstantAnswerer;
 use crate::calendar::Calendar;
 use crate::dispatch::{Catalogue, Directory};
 use crate::domain::{RequestKind, TokenHash};
-use crate::order::{Actor, Refusal};
+use crate::order::{Actor, Link, LinkRole, Refusal};
 use crate::settings::DispatchSettings;
 use crate::store::{OutgoingMail, RequestRow, Store, StoreError};
 
@@ -125,6 +125,42 @@ impl Forms {
 
     pub fn unit_url(&self, tracking_number: &str, token: &str) -> String {
         format!("{}/unit/{tracking_number}?token={token}", self.public_url)
+    }
+
+    /// The order a presented link opens for `role` at `now`, with the link: `None` for a missing or wrong
+    /// token, an expired link, a link of another role, or one that no longer grants it ([`Link::grants`]: a unit
+    /// no longer on the order, an earlier round).
+    pub async fn open_link(
+        &self,
+        tracking_number: &str,
+        token: &str,
+        role: LinkRole,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(RequestRow, Link)>, StoreError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let Some(row) = self
+            .store
+            .request_by_tracking_number(tracking_number.trim())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let hash = TokenHash::of_presented(token);
+        let link = self
+            .store
+            .link_for_token(row.id, hash.as_str(), now)
+            .await?
+            .filter(|link| link.grants(role, &row.state()));
+        Ok(link.map(|link| (row, link)))
+    }
+
+    /// Whether a unit is a town or the zone (属地), which may hand what it cannot solve to the centre.
+    pub fn is_local_unit(&self, unit_id: &str) -> bool {
+        self.directory
+            .unit(unit_id)
+            .is_some_and(|unit| unit.kind != crate::dispatch::UnitKind::Department)
     }
 
     pub(crate) async fn reload(&self, id: i64) -> Result<RequestRow, WorkflowError> {

@@ -51,7 +51,7 @@ mod verification;
 mod views;
 
 pub(crate) use self::views::unit_groups;
-#[allow(unused_imports)]
+
 use self::{entry::*, gaps::*, lists::*, orders::*, views::*};
 
 /// The session cookie; it is sent only to the console's paths.
