@@ -24,7 +24,7 @@ use crate::order::Status;
 use crate::sla::order_supervision::order_supervision;
 use crate::store::{EventRow, RequestRow};
 use crate::verification::{EXPLAINED, OPINION, UPLOADED};
-use crate::workflow::Forms;
+use crate::workflow::{Forms, LinkOpening};
 
 pub fn routes() -> Router<Arc<FormsState>> {
     Router::new()
@@ -409,13 +409,16 @@ async fn escalate(
 }
 
 /// The order a rating link opens, if the link is valid.
+/// The order a rating link opens. Only a rating link of the round in progress opens the form; a unit's link or
+/// an earlier round's does not. For the rating itself (`rating`), a link whose round has just ended is the
+/// enterprise's own second submission of that round: a 409 saying it was rated, like the other losers of a race.
 async fn rating_target(
     forms: &Forms,
     tracking_number: &str,
     token: &str,
+    rating: bool,
 ) -> Result<RequestRow, AppError> {
-    // Only a rating link of the round in progress opens the form; a unit's link or an earlier round's does not.
-    let (row, _) = forms
+    match forms
         .open_link(
             tracking_number,
             token,
@@ -423,8 +426,13 @@ async fn rating_target(
             Utc::now(),
         )
         .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(row)
+    {
+        LinkOpening::Opens(row, _) => Ok(*row),
+        LinkOpening::Outlived if rating => Err(AppError::Conflict(
+            "本轮办理结果已经评价，不能重复评价".to_owned(),
+        )),
+        _ => Err(AppError::NotFound),
+    }
 }
 
 /// 满意度评价表 (附件5) for the enterprise: 问题描述, 解决情况, 解决部门, 满意度评价, 意见建议.
@@ -435,7 +443,7 @@ async fn rating_page(
 ) -> Response {
     let forms = &state.forms;
     let token = presented_token(query);
-    let row = match rating_target(forms, &tracking_number, &token).await {
+    let row = match rating_target(forms, &tracking_number, &token, false).await {
         Ok(row) => row,
         Err(error) => return error_page(forms, error),
     };
@@ -491,7 +499,7 @@ async fn rate(
         if browser {
             check_csrf(&headers, body.csrf_token.as_deref())?;
         }
-        let row = rating_target(forms, &tracking_number, &token).await?;
+        let row = rating_target(forms, &tracking_number, &token, true).await?;
         let (rating, comment) =
             super::read_rating(body.rating.as_deref(), body.comment.as_deref())?;
         Ok(forms

@@ -129,6 +129,7 @@ async fn authorised(
     let (row, link) = forms
         .open_link(tracking_number, token, LinkRole::Unit, Utc::now())
         .await?
+        .granted()
         .ok_or(AppError::NotFound)?;
     Ok((row, link.holder))
 }

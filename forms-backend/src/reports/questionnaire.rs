@@ -183,7 +183,7 @@ pub async fn target(
     let opened = forms
         .open_link(tracking_number, token, LinkRole::Questionnaire, now)
         .await?;
-    Ok(opened.map(|(row, _)| row))
+    Ok(opened.granted().map(|(row, _)| row))
 }
 
 /// Records the enterprise's answer (once; the order's state does not change).

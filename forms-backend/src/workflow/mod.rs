@@ -76,6 +76,28 @@ pub struct Forms {
     pub secret: Vec<u8>,
 }
 
+/// What a presented link opens.
+#[derive(Debug)]
+pub enum LinkOpening {
+    /// The order, and the link that grants the role asked for now.
+    Opens(Box<RequestRow>, Link),
+    /// A real link of that role which no longer grants it: its unit left the order, or its round ended (a rating
+    /// already given). The holder is the link's rightful owner, so saying so leaks nothing.
+    Outlived,
+    /// A missing or wrong token, an expired link, or a link of another role.
+    Nothing,
+}
+
+impl LinkOpening {
+    /// The order and link, when the link grants its role now.
+    pub fn granted(self) -> Option<(RequestRow, Link)> {
+        match self {
+            LinkOpening::Opens(row, link) => Some((*row, link)),
+            _ => None,
+        }
+    }
+}
+
 /// The outcome of an intake.
 #[derive(Debug, Clone)]
 pub struct Submitted {
@@ -127,33 +149,38 @@ impl Forms {
         format!("{}/unit/{tracking_number}?token={token}", self.public_url)
     }
 
-    /// The order a presented link opens for `role` at `now`, with the link: `None` for a missing or wrong
-    /// token, an expired link, a link of another role, or one that no longer grants it ([`Link::grants`]: a unit
-    /// no longer on the order, an earlier round).
+    /// What a presented link opens for `role` at `now` ([`LinkOpening`]).
     pub async fn open_link(
         &self,
         tracking_number: &str,
         token: &str,
         role: LinkRole,
         now: DateTime<Utc>,
-    ) -> Result<Option<(RequestRow, Link)>, StoreError> {
+    ) -> Result<LinkOpening, StoreError> {
         if token.is_empty() {
-            return Ok(None);
+            return Ok(LinkOpening::Nothing);
         }
         let Some(row) = self
             .store
             .request_by_tracking_number(tracking_number.trim())
             .await?
         else {
-            return Ok(None);
+            return Ok(LinkOpening::Nothing);
         };
         let hash = TokenHash::of_presented(token);
-        let link = self
-            .store
-            .link_for_token(row.id, hash.as_str(), now)
-            .await?
-            .filter(|link| link.grants(role, &row.state()));
-        Ok(link.map(|link| (row, link)))
+        Ok(
+            match self
+                .store
+                .link_for_token(row.id, hash.as_str(), now)
+                .await?
+            {
+                Some(link) if link.grants(role, &row.state()) => {
+                    LinkOpening::Opens(Box::new(row), link)
+                }
+                Some(link) if link.role == role => LinkOpening::Outlived,
+                _ => LinkOpening::Nothing,
+            },
+        )
     }
 
     /// Whether a unit is a town or the zone (属地), which may hand what it cannot solve to the centre.
