@@ -129,14 +129,23 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = self.status_and_message();
         let mut response = (status, axum::Json(json!({ "error": message }))).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("30"),
-            );
-        }
+        error_headers(&mut response);
         response
     }
+}
+
+/// Headers every error answer of its status carries, JSON or page: a 503 says when to try again; a 413 closes
+/// the connection, because the rest of the body is never read and a client that reused the connection would
+/// fail its next request with a broken pipe.
+fn error_headers(response: &mut Response) {
+    let (name, value) = match response.status() {
+        StatusCode::SERVICE_UNAVAILABLE => (header::RETRY_AFTER, "30"),
+        StatusCode::PAYLOAD_TOO_LARGE => (header::CONNECTION, "close"),
+        _ => return,
+    };
+    response
+        .headers_mut()
+        .insert(name, axum::http::HeaderValue::from_static(value));
 }
 
 impl From<crate::domain::UploadError> for AppError {
@@ -315,7 +324,9 @@ pub fn error_page(forms: &Forms, error: AppError) -> Response {
     let mut context = forms.page_context.clone();
     context.insert("page_title", "无法完成操作");
     context.insert("message", &message);
-    render_page(forms, "message.html", &context, status)
+    let mut response = render_page(forms, "message.html", &context, status);
+    error_headers(&mut response);
+    response
 }
 
 /// The client's address, for rate limits; unspecified when the server runs without connect info.
