@@ -493,6 +493,10 @@ fn tick(settings: Settings, args: TickArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
+    if report.held_elsewhere {
+        println!("另一个实例正在进行督办巡检，本次未重复巡检");
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "督办巡检（截至 {}）：逾期未反馈工单 {} 件，本次亮牌 {} 张，到期提醒 {} 件",
         now.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M"),

@@ -381,13 +381,19 @@ impl App {
         ) {
             tracing::warn!("{warning}");
         }
-        let secret = qihu_forms::settings::load_or_create_secret(&settings.storage.secret_file)
+        // The secret is kept in the database, so every instance on it uses one key; an installation that had
+        // only the file keeps its key (the file's is the one stored first).
+        let candidate = qihu_forms::settings::load_or_create_secret(&settings.storage.secret_file)
             .with_context(|| {
                 format!(
                     "读取密钥文件 {} 失败",
                     settings.storage.secret_file.display()
                 )
             })?;
+        let secret = store
+            .shared_secret("server", &candidate)
+            .await
+            .context("从数据库读取服务器密钥失败")?;
         let public_url = if settings.server.public_url.trim().is_empty() {
             format!("http://{}", settings.server.addr)
         } else {
@@ -511,6 +517,9 @@ pub fn spawn_supervision(
         loop {
             ticker.tick().await;
             match qihu_forms::sla::cards::supervise(&forms, chrono::Utc::now()).await {
+                Ok(report) if report.held_elsewhere => {
+                    tracing::debug!("另一个实例正在进行督办巡检，本实例本轮跳过");
+                }
                 Ok(report) => {
                     for card in &report.issued {
                         tracing::info!(

@@ -58,6 +58,9 @@ pub struct MailSettings {
     pub outbox_dir: PathBuf,
     /// Seconds between two passes of the delivery worker.
     pub poll_seconds: u64,
+    /// Seconds a worker holds the messages it took before another instance may send what it left (a worker
+    /// that died): longer than the slowest send of a batch.
+    pub claim_seconds: u64,
 }
 
 impl Default for MailSettings {
@@ -67,6 +70,7 @@ impl Default for MailSettings {
             from: "滕州市企业诉求平台 <noreply@tengzhou.example>".to_owned(),
             outbox_dir: PathBuf::from("data/outbox"),
             poll_seconds: 5,
+            claim_seconds: 120,
         }
     }
 }
@@ -79,6 +83,7 @@ impl fmt::Debug for MailSettings {
             .field("from", &self.from)
             .field("outbox_dir", &self.outbox_dir)
             .field("poll_seconds", &self.poll_seconds)
+            .field("claim_seconds", &self.claim_seconds)
             .finish()
     }
 }

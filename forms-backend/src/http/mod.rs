@@ -44,8 +44,18 @@ pub fn router(state: Arc<FormsState>) -> Router {
         .merge(tracking::routes())
         .merge(unit::routes(state.intake.max_upload_bytes))
         .merge(reports::routes())
+        .route("/healthz", axum::routing::get(healthz))
         .with_state(Arc::clone(&state))
         .merge(console::router(state))
+}
+
+/// `GET /healthz`: 200 while this instance can reach its database, else 503 — what a load balancer asks
+/// before sending an instance requests.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<Arc<FormsState>>,
+) -> Result<axum::Json<serde_json::Value>, AppError> {
+    state.forms.store.ping().await?;
+    Ok(axum::Json(json!({ "status": "ok" })))
 }
 
 /// A failure, answered as JSON (`{"error": "..."}`) for API calls or as a page for browsers.

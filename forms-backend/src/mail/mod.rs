@@ -24,8 +24,9 @@ pub const MAX_ATTEMPTS: i64 = 10;
 /// First retry after this long; each further one waits twice as long, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-/// Messages handled per pass.
-const BATCH: i64 = 100;
+/// Messages claimed at a time. Small, so that what a worker that dies held waits for its claim to expire is
+/// little.
+const BATCH: i64 = 20;
 
 /// The mail settings cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,8 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// How long a claimed batch is this worker's; after that another instance may take what is left of it.
+    claim: chrono::Duration,
 }
 
 /// How one delivery attempt ended.
@@ -105,7 +108,13 @@ impl Mailer {
                 Transport::Files(settings.outbox_dir.clone())
             }
         };
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            claim: chrono::Duration::seconds(
+                i64::try_from(settings.claim_seconds.max(1)).unwrap_or(120),
+            ),
+        })
     }
 
     fn build(&self, message: &OutboxMessage) -> Result<Message, String> {
@@ -188,7 +197,9 @@ pub async fn drain_outbox(
 ) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
     loop {
-        let due = store.due_messages(now, BATCH).await?;
+        let due = store
+            .claim_due_messages(now, now + mailer.claim, BATCH)
+            .await?;
         if due.is_empty() {
             return Ok(report);
         }

@@ -302,6 +302,8 @@ pub struct PassReport {
     /// Open orders past their deadline.
     pub overdue: usize,
     pub issued: Vec<IssuedCard>,
+    /// Another instance was running a pass, so this one did nothing.
+    pub held_elsewhere: bool,
 }
 
 fn shanghai(at: DateTime<Utc>) -> String {
@@ -500,6 +502,33 @@ pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, 
     // One pass at a time in a process (the scheduler and a console-triggered pass must not both issue a card).
     static PASS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _pass = PASS.lock().await;
+    let store: &Store = &forms.store;
+    // One pass at a time among the instances on one database: the pass runs under a lease, which a holder
+    // that dies mid-pass loses when it expires.
+    if !store
+        .try_lease(SUPERVISION_LEASE, now, now + PASS_LEASE)
+        .await?
+    {
+        return Ok(PassReport {
+            held_elsewhere: true,
+            ..PassReport::default()
+        });
+    }
+    let report = supervise_holding_lease(forms, now).await;
+    let released = store.release_lease(SUPERVISION_LEASE).await;
+    let report = report?;
+    released?;
+    Ok(report)
+}
+
+/// The lease of the supervision pass, and how long a pass may hold it before another instance may run one.
+const SUPERVISION_LEASE: &str = "supervision";
+const PASS_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+async fn supervise_holding_lease(
+    forms: &Forms,
+    now: DateTime<Utc>,
+) -> Result<PassReport, WorkflowError> {
     let store: &Store = &forms.store;
     // Reminders concern orders not yet due, cards orders past due: the reads run side by side.
     let (reminders, overdue, fresh) = tokio::try_join!(

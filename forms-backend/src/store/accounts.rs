@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::{Store, StoreError, UserRow, from_text, to_text};
 
 impl Store {
-    fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow, sqlx::Error> {
+    fn user_from_row(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
         Ok(UserRow {
             id: row.try_get("id")?,
             username: row.try_get("username")?,
@@ -28,7 +28,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         sqlx::query_scalar(
             "INSERT INTO users (username, display_name, password_hash, role, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(username)
         .bind(display_name)
@@ -41,7 +41,7 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE username = ?1")
+        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
@@ -58,12 +58,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = super::write::WriteTx::begin(self).await?;
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(to_text(now))
             .execute(tx.connection())
             .await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash)
         .bind(user_id)
@@ -84,7 +84,7 @@ impl Store {
     ) -> Result<Option<(UserRow, String)>, StoreError> {
         let row = sqlx::query(
             "SELECT users.*, sessions.csrf_token FROM sessions JOIN users ON users.id = sessions.user_id
-             WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
+             WHERE sessions.token_hash = $1 AND sessions.expires_at > $2",
         )
         .bind(token_hash)
         .bind(to_text(now))
@@ -98,10 +98,30 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// The secret named `name`: the one already kept, or else `candidate`, which is kept from now on. Every
+    /// instance on one database gets the same answer, whichever asks first.
+    pub async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(
+            "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .execute(&self.writer)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.writer)
+                .await?,
+        )
     }
 }

@@ -20,6 +20,14 @@ const OPEN: &str = "status IN ('dispatched', 'accepted', 'planned', 'rework')";
 /// The planner would otherwise pick `requests_status` for the `IN` list and read every open order.
 const BY_DEADLINE: &str = "INDEXED BY requests_open_due";
 
+impl Store {
+    /// SQLite's hint to scan open orders by deadline (its planner otherwise picks the status index);
+    /// PostgreSQL plans the partial index itself.
+    fn by_deadline(&self) -> &'static str {
+        self.backend.pick(BY_DEADLINE, "")
+    }
+}
+
 /// One event that counts for the supervision cards, with what it needs of its order.
 #[derive(Debug, Clone)]
 pub struct SupervisionEvent {
@@ -36,7 +44,7 @@ const SUPERVISION_COLUMNS: &str =
     "events.id, events.request_id, events.at, events.actor, events.kind,
     events.payload, requests.tracking_number, requests.lead_unit, requests.due_at";
 
-fn supervision_event(row: &sqlx::sqlite::SqliteRow) -> Result<SupervisionEvent, sqlx::Error> {
+fn supervision_event(row: &sqlx::any::AnyRow) -> Result<SupervisionEvent, sqlx::Error> {
     let due_at: Option<String> = row.try_get("due_at")?;
     Ok(SupervisionEvent {
         request_id: row.try_get("request_id")?,
@@ -50,8 +58,10 @@ fn supervision_event(row: &sqlx::sqlite::SqliteRow) -> Result<SupervisionEvent, 
 impl Store {
     /// How many open orders are past their deadline at `now`.
     pub async fn overdue_count(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        let sql =
-            format!("SELECT COUNT(*) FROM requests {BY_DEADLINE} WHERE {OPEN} AND due_at < ?1");
+        let sql = format!(
+            "SELECT COUNT(*) FROM requests {} WHERE {OPEN} AND due_at < $1",
+            self.by_deadline()
+        );
         Ok(sqlx::query_scalar(&sql)
             .bind(to_text(now))
             .fetch_one(&self.pool)
@@ -65,14 +75,18 @@ impl Store {
         kind: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<RequestRow>, StoreError> {
+        let same_deadline = self.backend.pick(
+            "unixepoch(events.payload ->> '$.due_at', 'subsec') = unixepoch(requests.due_at, 'subsec')",
+            "(events.payload::jsonb ->> 'due_at')::timestamptz = requests.due_at::timestamptz",
+        );
         let sql = format!(
-            "SELECT * FROM requests {BY_DEADLINE}
-             WHERE {OPEN} AND due_at < ?2
+            "SELECT * FROM requests {}
+             WHERE {OPEN} AND due_at < $2
                AND NOT EXISTS (
                    SELECT 1 FROM events
-                   WHERE events.request_id = requests.id AND events.kind = ?1
-                     AND unixepoch(events.payload ->> '$.due_at', 'subsec') = unixepoch(requests.due_at, 'subsec'))
-             ORDER BY due_at, id"
+                   WHERE events.request_id = requests.id AND events.kind = $1 AND {same_deadline})
+             ORDER BY due_at, id",
+            self.by_deadline()
         );
         let rows = sqlx::query(&sql)
             .bind(kind)
@@ -89,7 +103,8 @@ impl Store {
         until: DateTime<Utc>,
     ) -> Result<Vec<RequestRow>, StoreError> {
         let sql = format!(
-            "SELECT * FROM requests {BY_DEADLINE} WHERE {OPEN} AND due_at > ?1 AND due_at <= ?2 ORDER BY due_at, id"
+            "SELECT * FROM requests {} WHERE {OPEN} AND due_at > $1 AND due_at <= $2 ORDER BY due_at, id",
+            self.by_deadline()
         );
         let rows = sqlx::query(&sql)
             .bind(to_text(after))
@@ -106,11 +121,14 @@ impl Store {
         kind: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(self.backend.pick(
             "SELECT listed.value ->> '$.id' AS id, listed.value ->> '$.due_at' AS due_at
              FROM events, json_each(events.payload, '$.orders') AS listed
-             WHERE events.kind = ?1 AND events.at >= ?2",
-        )
+             WHERE events.kind = $1 AND events.at >= $2",
+            "SELECT (listed.value ->> 'id')::bigint AS id, listed.value ->> 'due_at' AS due_at
+             FROM events, jsonb_array_elements(events.payload::jsonb -> 'orders') AS listed(value)
+             WHERE events.kind = $1 AND events.at >= $2",
+        ))
         .bind(kind)
         .bind(to_text(since))
         .fetch_all(&self.pool)
@@ -146,11 +164,15 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<Vec<SupervisionEvent>, StoreError> {
         let units = serde_json::to_string(units).unwrap_or_else(|_| "[]".to_owned());
+        let units_listed = self.backend.pick(
+            "SELECT value FROM json_each($2)",
+            "SELECT jsonb_array_elements_text($2::jsonb)",
+        );
         let sql = format!(
             "SELECT {SUPERVISION_COLUMNS}
              FROM events JOIN requests ON requests.id = events.request_id
-             WHERE events.kind = 'resolved' AND events.at >= ?1
-               AND requests.lead_unit IN (SELECT value FROM json_each(?2))
+             WHERE events.kind = 'resolved' AND events.at >= $1
+               AND requests.lead_unit IN ({units_listed})
              ORDER BY events.at, events.id"
         );
         let rows = sqlx::query(&sql)
@@ -186,7 +208,7 @@ impl Store {
     /// One event with the id of its request.
     pub async fn event_by_id(&self, id: i64) -> Result<Option<(i64, EventRow)>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, request_id, at, actor, kind, payload FROM events WHERE id = ?1",
+            "SELECT id, request_id, at, actor, kind, payload FROM events WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)

@@ -51,7 +51,7 @@ fn json(text: Option<String>) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-fn entry_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<LedgerEntry, sqlx::Error> {
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LedgerEntry, sqlx::Error> {
     let co_units: String = row.try_get("co_units")?;
     let at: Option<String> = row.try_get("at")?;
     let resolved_actor: Option<String> = row.try_get("resolved_actor")?;
@@ -92,14 +92,14 @@ impl Store {
                         NULL AS resolved_actor, NULL AS resolved_payload
                  FROM requests r
                  LEFT JOIN events e ON e.id = (SELECT MIN(id) FROM events WHERE request_id = r.id)
-                 WHERE r.created_at >= ?1 AND r.created_at < ?2
+                 WHERE r.created_at >= $1 AND r.created_at < $2
                  ORDER BY r.created_at, r.id"
             ),
             LedgerSource::Dispatched | LedgerSource::Resolved => format!(
                 "SELECT {ENTRY_COLUMNS}, e.at, e.actor, e.payload,
                         NULL AS resolved_actor, NULL AS resolved_payload
                  FROM events e JOIN requests r ON r.id = e.request_id
-                 WHERE e.kind = ?3 AND e.at >= ?1 AND e.at < ?2
+                 WHERE e.kind = $3 AND e.at >= $1 AND e.at < $2
                  ORDER BY e.at, e.id"
             ),
             LedgerSource::Rated => format!(
@@ -111,7 +111,7 @@ impl Store {
                            AND x.kind = 'resolved' AND x.id < e.id ORDER BY x.id DESC LIMIT 1)
                           AS resolved_payload
                  FROM events e JOIN requests r ON r.id = e.request_id
-                 WHERE e.kind IN ('rated', 'returned') AND e.at >= ?1 AND e.at < ?2
+                 WHERE e.kind IN ('rated', 'returned') AND e.at >= $1 AND e.at < $2
                  ORDER BY e.at, e.id"
             ),
         };

@@ -6,18 +6,18 @@
 //! ([`Store::record`]), and the e-mails an event causes are written to the outbox in that transaction too. A
 //! state change is written only if the order is still at the version its step was decided on (`write.rs`).
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::AnyPool;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::order::{EventKind, Link, Status};
 
+pub use backend::Backend;
+
 mod accounts;
+mod backend;
 pub mod cards;
 pub mod ledger;
 mod outbox;
@@ -44,17 +44,6 @@ pub enum StoreError {
     Other(String),
 }
 
-/// SQLite's primary result codes that mean "cannot write now" rather than "this statement is wrong".
-const UNAVAILABLE_CODES: [i64; 7] = [
-    5,  // SQLITE_BUSY
-    6,  // SQLITE_LOCKED
-    8,  // SQLITE_READONLY
-    10, // SQLITE_IOERR
-    13, // SQLITE_FULL
-    14, // SQLITE_CANTOPEN
-    15, // SQLITE_PROTOCOL
-];
-
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
@@ -62,16 +51,8 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(error.to_string())
             }
-            sqlx::Error::Database(database) => {
-                let primary = database
-                    .code()
-                    .and_then(|code| code.parse::<i64>().ok())
-                    .map(|code| code & 0xff);
-                if primary.is_some_and(|code| UNAVAILABLE_CODES.contains(&code)) {
-                    StoreError::Unavailable(error.to_string())
-                } else {
-                    StoreError::Other(error.to_string())
-                }
+            sqlx::Error::Database(database) if Backend::unavailable(database.as_ref()) => {
+                StoreError::Unavailable(error.to_string())
             }
             _ => StoreError::Other(error.to_string()),
         }
@@ -95,12 +76,17 @@ impl StoreError {
     }
 }
 
-/// The database handle, cheap to clone. Writes go through one connection, so concurrent submissions queue in
-/// order instead of retrying on SQLite's lock (which makes for long tail latencies); reads use a pool.
+/// The database handle, cheap to clone: the port through which the forms backend keeps everything. No
+/// database library type crosses it. On SQLite, writes go through one connection (see `backend.rs`); on
+/// PostgreSQL, one pool serves both.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
-    writer: SqlitePool,
+    pool: AnyPool,
+    writer: AnyPool,
+    backend: Backend,
+    /// Who this process is among the instances on one database (host, process, a random part): the name on
+    /// its outbox claims and leases.
+    instance: std::sync::Arc<str>,
 }
 
 /// A request to insert, already validated.
@@ -312,7 +298,7 @@ pub fn closure_reason(payload: &serde_json::Value) -> Option<&str> {
 }
 
 /// An `events` row (columns id, at, actor, kind, payload).
-fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
+fn event_from_row(row: &AnyRow) -> Result<EventRow, sqlx::Error> {
     let payload: String = row.try_get("payload")?;
     Ok(EventRow {
         id: row.try_get("id")?,
@@ -324,7 +310,7 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error
 }
 
 /// A `requests` row (`SELECT *` or `RETURNING *`).
-fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRow, StoreError> {
+fn request_from_row(row: &AnyRow) -> Result<RequestRow, StoreError> {
     let co_units: String = row.try_get("co_units")?;
     let due_at: Option<String> = row.try_get("due_at")?;
     let status: String = row.try_get("status")?;
@@ -348,7 +334,7 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRow, StoreEr
             .parse()
             .map_err(|error: crate::order::UnknownStatus| StoreError::Other(error.to_string()))?,
         instant_answer: row.try_get("instant_answer")?,
-        knowledge_gap: row.try_get("knowledge_gap")?,
+        knowledge_gap: row.try_get::<i64, _>("knowledge_gap")? != 0,
         lead_unit: row.try_get("lead_unit")?,
         co_units: serde_json::from_str(&co_units).unwrap_or_default(),
         due_at: due_at.as_deref().map(from_text),
@@ -360,8 +346,22 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRow, StoreEr
 }
 
 /// `requests` rows (`SELECT *`) as requests.
-fn requests_from(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<RequestRow>, StoreError> {
+fn requests_from(rows: &[AnyRow]) -> Result<Vec<RequestRow>, StoreError> {
     rows.iter().map(request_from_row).collect()
+}
+
+/// `host:pid:random`, unique among the instances on one database even when two start at once on one host.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "qihu".to_owned());
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 fn to_text(at: DateTime<Utc>) -> String {
@@ -375,57 +375,34 @@ fn from_text(text: &str) -> DateTime<Utc> {
 }
 
 impl Store {
-    /// Opens (creating when missing) the database at `database_url` (`sqlite://data/qihu.db`), in WAL mode,
-    /// and runs the embedded migrations.
-    ///
-    /// `?max_page_count=N` caps the database at N pages (of 4 KiB): a quota for a shared disk, and how the tests
-    /// make "disk full" happen. Writes past it fail as [`StoreError::Unavailable`] like a full disk.
+    /// Opens the database at `database_url` and runs the embedded migrations: `sqlite://data/qihu.db`
+    /// (created when missing, WAL mode; `?max_page_count=N` caps its size) or `postgres://user@host/db`
+    /// (`?max_connections=N` sizes the pool).
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
-        let path = database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| database_url.strip_prefix("sqlite:"))
-            .unwrap_or(database_url);
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let max_pages = query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(key, _)| *key == "max_page_count")
-            .and_then(|(_, value)| value.parse::<u64>().ok());
-        if let Some(parent) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|source| {
-                StoreError::Unavailable(format!(
-                    "无法创建数据库目录 {}：{source}",
-                    parent.display()
-                ))
-            })?;
-        }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: every commit is on disk before the response, so what got a 201 survives even a power cut.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // Reads through the OS page cache instead of a read() per page: the supervision pass and reports scan
-            // indexes over millions of rows.
-            .pragma("mmap_size", "268435456")
-            .busy_timeout(Duration::from_secs(10));
-        let options = match max_pages {
-            Some(pages) => options.pragma("max_page_count", pages.to_string()),
-            None => options,
-        };
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("src/store/migrations").run(&writer).await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        Ok(Store { pool, writer })
+        let backend = Backend::of(database_url);
+        let pools = backend.connect(database_url).await?;
+        Ok(Store {
+            pool: pools.read,
+            writer: pools.write,
+            backend,
+            instance: instance_name().into(),
+        })
+    }
+
+    /// This instance's name on its outbox claims and leases.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Which backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers (the health check of a load balancer).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// The one request a `SELECT * FROM requests WHERE …` with one bound value finds.
@@ -435,7 +412,7 @@ impl Store {
         value: T,
     ) -> Result<Option<RequestRow>, StoreError>
     where
-        T: 'q + Send + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
     {
         let row = sqlx::query(sql)
             .bind(value)
@@ -445,7 +422,7 @@ impl Store {
     }
 
     pub async fn request_by_id(&self, id: i64) -> Result<Option<RequestRow>, StoreError> {
-        self.one_request("SELECT * FROM requests WHERE id = ?1", id)
+        self.one_request("SELECT * FROM requests WHERE id = $1", id)
             .await
     }
 
@@ -454,7 +431,7 @@ impl Store {
         tracking_number: &str,
     ) -> Result<Option<RequestRow>, StoreError> {
         self.one_request(
-            "SELECT * FROM requests WHERE tracking_number = ?1",
+            "SELECT * FROM requests WHERE tracking_number = $1",
             tracking_number,
         )
         .await
@@ -464,14 +441,14 @@ impl Store {
         &self,
         key: &str,
     ) -> Result<Option<RequestRow>, StoreError> {
-        self.one_request("SELECT * FROM requests WHERE idempotency_key = ?1", key)
+        self.one_request("SELECT * FROM requests WHERE idempotency_key = $1", key)
             .await
     }
 
     /// Whether the last event of a request is its intake or escalation (nothing has happened since).
     pub async fn intake_is_last(&self, request_id: i64) -> Result<bool, StoreError> {
         let kind: Option<String> = sqlx::query_scalar(
-            "SELECT kind FROM events WHERE request_id = ?1 ORDER BY id DESC LIMIT 1",
+            "SELECT kind FROM events WHERE request_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
@@ -502,7 +479,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<RequestRow>, StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM requests WHERE status = ?1 ORDER BY created_at LIMIT ?2")
+            sqlx::query("SELECT * FROM requests WHERE status = $1 ORDER BY created_at LIMIT $2")
                 .bind(status.code())
                 .bind(limit)
                 .fetch_all(&self.pool)
@@ -518,7 +495,7 @@ impl Store {
             "SELECT * FROM requests WHERE knowledge_gap = 1
                 OR (instant_answer IS NOT NULL
                     AND EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id AND e.kind = 'escalated'))
-             ORDER BY created_at DESC LIMIT ?1",
+             ORDER BY created_at DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -529,7 +506,7 @@ impl Store {
     /// The history of a request, oldest first.
     pub async fn events(&self, request_id: i64) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, at, actor, kind, payload FROM events WHERE request_id = ?1 ORDER BY id",
+            "SELECT id, at, actor, kind, payload FROM events WHERE request_id = $1 ORDER BY id",
         )
         .bind(request_id)
         .fetch_all(&self.pool)
@@ -549,7 +526,7 @@ impl Store {
     ) -> Result<Option<Link>, StoreError> {
         let row = sqlx::query(
             "SELECT unit_id, role, round FROM unit_tokens
-             WHERE request_id = ?1 AND token_hash = ?2 AND expires_at > ?3",
+             WHERE request_id = $1 AND token_hash = $2 AND expires_at > $3",
         )
         .bind(request_id)
         .bind(token_hash)
@@ -568,18 +545,25 @@ impl Store {
     }
 
     /// The `WHERE` clause of a [`RequestFilter`]; its parameters are bound by [`Store::bind_filter`] in the same
-    /// order (status, kind, unit twice, query three times).
-    const FILTER_WHERE: &'static str = "WHERE (?1 IS NULL OR status = ?1)
-           AND (?2 IS NULL OR kind = ?2)
-           AND (?3 IS NULL OR lead_unit = ?3
-                OR EXISTS (SELECT 1 FROM json_each(requests.co_units) WHERE json_each.value = ?3))
-           AND (?4 IS NULL OR tracking_number LIKE ?4 ESCAPE '\\' OR enterprise_name LIKE ?4 ESCAPE '\\'
-                OR description LIKE ?4 ESCAPE '\\')";
+    /// order (status, kind, unit, query).
+    fn filter_where(&self) -> String {
+        let co_handles = self.backend.pick(
+            "EXISTS (SELECT 1 FROM json_each(requests.co_units) WHERE json_each.value = $3)",
+            "requests.co_units::jsonb ? $3",
+        );
+        format!(
+            "WHERE ($1 IS NULL OR status = $1)
+               AND ($2 IS NULL OR kind = $2)
+               AND ($3 IS NULL OR lead_unit = $3 OR {co_handles})
+               AND ($4 IS NULL OR tracking_number LIKE $4 ESCAPE '\\' OR enterprise_name LIKE $4 ESCAPE '\\'
+                    OR description LIKE $4 ESCAPE '\\')"
+        )
+    }
 
     fn bind_filter<'q>(
-        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
         filter: &RequestFilter,
-    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         let given = |value: &Option<String>| {
             value
                 .as_deref()
@@ -610,8 +594,8 @@ impl Store {
         offset: i64,
     ) -> Result<Vec<RequestRow>, StoreError> {
         let sql = format!(
-            "SELECT * FROM requests {} ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6",
-            Self::FILTER_WHERE
+            "SELECT * FROM requests {} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
+            self.filter_where()
         );
         let rows = Self::bind_filter(sqlx::query(&sql), filter)
             .bind(limit)
@@ -623,7 +607,7 @@ impl Store {
 
     /// How many requests match `filter`.
     pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) AS n FROM requests {}", Self::FILTER_WHERE);
+        let sql = format!("SELECT COUNT(*) AS n FROM requests {}", self.filter_where());
         let row = Self::bind_filter(sqlx::query(&sql), filter)
             .fetch_one(&self.pool)
             .await?;

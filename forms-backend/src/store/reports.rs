@@ -10,7 +10,8 @@ use sqlx::Row;
 
 use super::cards::SupervisionEvent;
 use super::{
-    Change, RequestRow, Store, StoreError, event_from_row, from_text, requests_from, to_text,
+    Backend, Change, RequestRow, Store, StoreError, event_from_row, from_text, requests_from,
+    to_text,
 };
 use crate::reports::figures::{FOLD_KINDS, FactEvent, FactKind, FactLog};
 
@@ -130,19 +131,11 @@ impl Store {
     ) -> Result<FactLog, StoreError> {
         let kinds = kind_list(&FOLD_KINDS);
         let open = crate::order::Status::open_sql_list();
-        let sql = format!(
-            "WITH relevant(request_id) AS (
-                 SELECT request_id FROM events WHERE kind IN ({kinds}) AND at >= ?1 AND at < ?2
-                 UNION
-                 SELECT id FROM requests
-                  WHERE status IN ({open}) AND created_at < ?2
-                 UNION
-                 SELECT request_id FROM events
-                  WHERE kind IN ('resolved', 'forwarded') AND at >= ?2
-                    AND request_id <= (SELECT max(request_id) FROM events
-                                        WHERE kind IN ('submitted', 'answered') AND at < ?2)
-             ),
-             facts(bucket, line) AS (
+        // One line per event, fields joined by U+001F and lines by U+001E, bucketed so that no single text
+        // grows without bound; PostgreSQL reads the same fields from the JSON payload with its own operators.
+        let facts = match self.backend {
+            Backend::Sqlite => format!(
+                r#"             facts(bucket, line) AS (
                  SELECT e.request_id >> 12,
                         e.request_id || char(31) || e.id || char(31) || e.at || char(31) || e.kind || char(31)
                         || coalesce(CASE WHEN e.actor LIKE 'unit:%' THEN substr(e.actor, 6) END, '') || char(31)
@@ -163,9 +156,59 @@ impl Store {
                         || coalesce(CASE WHEN e.kind = 'card_waived'
                                          THEN json_extract(e.payload, '$.card_event_id') END, '')
                  FROM relevant JOIN events e ON e.request_id = relevant.request_id
-                 WHERE e.kind IN ({kinds}) AND e.at < ?2
+                 WHERE e.kind IN ({kinds}) AND e.at < $2
              )
-             SELECT group_concat(line, char(30)) AS lines FROM facts GROUP BY bucket"
+"#
+            ),
+            Backend::Postgres => format!(
+                r#"             facts(bucket, line) AS (
+                 SELECT e.request_id >> 12,
+                        e.request_id || chr(31) || e.id || chr(31) || e.at || chr(31) || e.kind || chr(31)
+                        || coalesce(CASE WHEN e.actor LIKE 'unit:%' THEN substr(e.actor, 6) END, '') || chr(31)
+                        || coalesce(CASE WHEN e.kind = 'dispatched' THEN p ->> 'lead_unit'
+                                         WHEN e.kind IN ('yellow_card', 'red_card', 'interview', 'false_feedback',
+                                                         'questionnaire')
+                                              THEN p ->> 'unit' END, '') || chr(31)
+                        || coalesce(CASE WHEN e.kind IN ('dispatched', 'returned', 'plan_approved',
+                                                         'verification_opinion')
+                                         THEN p ->> 'due_at' END, '') || chr(31)
+                        || coalesce(CASE WHEN e.kind = 'resolved'
+                                              THEN CASE p -> 'solved' WHEN 'true'::jsonb THEN '1'
+                                                                      WHEN 'false'::jsonb THEN '0' END
+                                         WHEN e.kind IN ('rated', 'returned', 'questionnaire')
+                                              THEN CASE WHEN p #>> '{{rating,rating}}' IS NULL THEN NULL
+                                                        WHEN p #>> '{{rating,rating}}' <> 'unsatisfied' THEN '1'
+                                                        ELSE '0' END
+                                    END, '') || chr(31)
+                        || coalesce(CASE WHEN e.kind IN ('rated', 'verification_opinion')
+                                         THEN CASE WHEN p -> 'closed' = 'true'::jsonb THEN '1' ELSE '0' END END, '')
+                        || chr(31)
+                        || coalesce(CASE WHEN e.kind = 'card_waived' THEN p ->> 'card_event_id' END, '')
+                 FROM relevant JOIN events e ON e.request_id = relevant.request_id
+                      CROSS JOIN LATERAL (SELECT e.payload::jsonb AS p) AS payload
+                 WHERE e.kind IN ({kinds}) AND e.at < $2
+             )
+"#
+            ),
+        };
+        let aggregate = self.backend.pick(
+            "SELECT group_concat(line, char(30)) AS lines FROM facts GROUP BY bucket",
+            "SELECT string_agg(line, chr(30)) AS lines FROM facts GROUP BY bucket",
+        );
+        let sql = format!(
+            "WITH relevant(request_id) AS (
+                 SELECT request_id FROM events WHERE kind IN ({kinds}) AND at >= $1 AND at < $2
+                 UNION
+                 SELECT id FROM requests
+                  WHERE status IN ({open}) AND created_at < $2
+                 UNION
+                 SELECT request_id FROM events
+                  WHERE kind IN ('resolved', 'forwarded') AND at >= $2
+                    AND request_id <= (SELECT max(request_id) FROM events
+                                        WHERE kind IN ('submitted', 'answered') AND at < $2)
+             ),
+{facts}
+             {aggregate}"
         );
         let rows = sqlx::query(&sql)
             .bind(to_text(start))
@@ -193,10 +236,10 @@ impl Store {
     ) -> Result<Volume, StoreError> {
         let row = sqlx::query(
             "SELECT
-                (SELECT COUNT(*) FROM events WHERE kind IN ('submitted', 'answered') AND at >= ?1 AND at < ?2)
+                (SELECT COUNT(*) FROM events WHERE kind IN ('submitted', 'answered') AND at >= $1 AND at < $2)
                     AS intake,
-                (SELECT COUNT(*) FROM events WHERE kind = 'answered' AND at >= ?1 AND at < ?2) AS answered,
-                (SELECT COUNT(DISTINCT request_id) FROM events WHERE kind = 'dispatched' AND at >= ?1 AND at < ?2)
+                (SELECT COUNT(*) FROM events WHERE kind = 'answered' AND at >= $1 AND at < $2) AS answered,
+                (SELECT COUNT(DISTINCT request_id) FROM events WHERE kind = 'dispatched' AND at >= $1 AND at < $2)
                     AS dispatched",
         )
         .bind(to_text(start))
@@ -220,13 +263,17 @@ impl Store {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<RequestRow>, StoreError> {
-        let rows = sqlx::query(
+        let closes = self.backend.pick(
+            "json_extract(payload, '$.closed') = 1",
+            "payload::jsonb -> 'closed' = 'true'::jsonb",
+        );
+        let rows = sqlx::query(&format!(
             "SELECT * FROM requests WHERE id IN (
                  SELECT request_id FROM events
-                  WHERE kind IN ('rated', 'verification_opinion') AND at >= ?1 AND at < ?2
-                    AND json_extract(payload, '$.closed') = 1)
+                  WHERE kind IN ('rated', 'verification_opinion') AND at >= $1 AND at < $2
+                    AND {closes})
              ORDER BY id",
-        )
+        ))
         .bind(to_text(start))
         .bind(to_text(end))
         .fetch_all(&self.pool)
@@ -241,10 +288,12 @@ impl Store {
         kind: &str,
     ) -> Result<u32, StoreError> {
         let ids = serde_json::to_string(request_ids).unwrap_or_else(|_| "[]".to_owned());
-        let count: i64 = sqlx::query_scalar(
+        let count: i64 = sqlx::query_scalar(self.backend.pick(
             "SELECT COUNT(DISTINCT request_id) FROM events
-              WHERE kind = ?2 AND request_id IN (SELECT value FROM json_each(?1))",
-        )
+              WHERE kind = $2 AND request_id IN (SELECT value FROM json_each($1))",
+            "SELECT COUNT(DISTINCT request_id) FROM events
+              WHERE kind = $2 AND request_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
+        ))
         .bind(ids)
         .bind(kind)
         .fetch_one(&self.pool)
@@ -286,10 +335,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<SupervisionEvent>, StoreError> {
         let now_text = to_text(now);
-        let latest: Vec<(Option<String>, String)> = sqlx::query_as(
-            "SELECT json_extract(payload, '$.unit') AS unit, max(at) AS at FROM events
-              WHERE kind IN ('yellow_card', 'red_card', 'interview') AND at <= ?1 GROUP BY unit",
-        )
+        let unit_of = self.backend.pick(
+            "json_extract(events.payload, '$.unit')",
+            "events.payload::jsonb ->> 'unit'",
+        );
+        let latest: Vec<(Option<String>, String)> = sqlx::query_as(&format!(
+            "SELECT {unit_of} AS unit, max(at) AS at FROM events
+              WHERE kind IN ('yellow_card', 'red_card', 'interview') AND at <= $1 GROUP BY 1",
+        ))
         .bind(&now_text)
         .fetch_all(&self.pool)
         .await?;
@@ -297,12 +350,12 @@ impl Store {
         let on_time = |window: &str, order: &str| {
             format!(
                 "SELECT e.at FROM events e JOIN requests q ON q.id = e.request_id
-                  WHERE e.kind = 'resolved' AND {window} AND q.lead_unit = ?2 AND e.at <= q.due_at
+                  WHERE e.kind = 'resolved' AND {window} AND q.lead_unit = $2 AND e.at <= q.due_at
                   ORDER BY e.at {order} LIMIT 1"
             )
         };
-        let after = on_time("e.at > ?1 AND e.at <= ?3", "ASC");
-        let before = on_time("e.at <= ?1", "DESC");
+        let after = on_time("e.at > $1 AND e.at <= $3", "ASC");
+        let before = on_time("e.at <= $1", "DESC");
         let mut events = Vec::new();
         for (unit, latest_card) in latest {
             let Some(unit) = unit else { continue };
@@ -320,14 +373,14 @@ impl Store {
                 .bind(&unit)
                 .fetch_optional(&self.pool)
                 .await?;
-            let rows = sqlx::query(
+            let rows = sqlx::query(&format!(
                 "SELECT events.id, events.request_id, events.at, events.actor, events.kind, events.payload,
                         requests.tracking_number, requests.lead_unit, requests.due_at
                  FROM events JOIN requests ON requests.id = events.request_id
                  WHERE events.kind IN ('yellow_card', 'red_card', 'interview', 'card_waived')
-                   AND events.at > ?1 AND events.at <= ?2 AND json_extract(events.payload, '$.unit') = ?3
+                   AND events.at > $1 AND events.at <= $2 AND {unit_of} = $3
                  ORDER BY events.at, events.id",
-            )
+            ))
             .bind(reset.unwrap_or_default())
             .bind(&now_text)
             .bind(&unit)
@@ -352,7 +405,7 @@ impl Store {
         &self,
         request_id: i64,
     ) -> Result<Option<(DateTime<Utc>, serde_json::Value)>, StoreError> {
-        let row = sqlx::query("SELECT at, payload FROM events WHERE request_id = ?1 AND kind = ?2")
+        let row = sqlx::query("SELECT at, payload FROM events WHERE request_id = $1 AND kind = $2")
             .bind(request_id)
             .bind(QUESTIONNAIRE_ANSWERED)
             .fetch_optional(&self.pool)

@@ -43,7 +43,7 @@ pub struct UnitOrderCounts {
 const FORM_COLUMNS: &str =
     "id, request_id, event_id, unit_id, media_type, file_name, size, sha256, uploaded_at";
 
-fn form_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<VerificationFormRow, sqlx::Error> {
+fn form_from_row(row: &sqlx::any::AnyRow) -> Result<VerificationFormRow, sqlx::Error> {
     Ok(VerificationFormRow {
         id: row.try_get("id")?,
         request_id: row.try_get("request_id")?,
@@ -72,7 +72,7 @@ impl Store {
         let form_id: i64 = sqlx::query_scalar(
             "INSERT INTO verification_forms (request_id, event_id, unit_id, media_type, file_name, size, sha256,
                 content, uploaded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(request_id)
         .bind(event_id)
@@ -95,7 +95,7 @@ impl Store {
         request_id: i64,
     ) -> Result<Vec<VerificationFormRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {FORM_COLUMNS} FROM verification_forms WHERE request_id = ?1 ORDER BY id DESC"
+            "SELECT {FORM_COLUMNS} FROM verification_forms WHERE request_id = $1 ORDER BY id DESC"
         ))
         .bind(request_id)
         .fetch_all(&self.pool)
@@ -113,7 +113,7 @@ impl Store {
         form_id: i64,
     ) -> Result<Option<(VerificationFormRow, Vec<u8>)>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {FORM_COLUMNS}, content FROM verification_forms WHERE request_id = ?1 AND id = ?2"
+            "SELECT {FORM_COLUMNS}, content FROM verification_forms WHERE request_id = $1 AND id = $2"
         ))
         .bind(request_id)
         .bind(form_id)
@@ -133,7 +133,7 @@ impl Store {
     ) -> Result<Vec<UnitOrderCounts>, StoreError> {
         let sql = format!(
             "SELECT lead_unit, COUNT(*) AS open,
-                    SUM(CASE WHEN due_at IS NOT NULL AND due_at < ?1 THEN 1 ELSE 0 END) AS overdue
+                    SUM(CASE WHEN due_at IS NOT NULL AND due_at < $1 THEN 1 ELSE 0 END) AS overdue
              FROM requests
              WHERE lead_unit IS NOT NULL AND status IN ({})
              GROUP BY lead_unit",

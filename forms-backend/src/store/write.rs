@@ -4,24 +4,26 @@
 //! the write, that the order is still at the version its step was decided on.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use sqlx::pool::PoolConnection;
 
 use super::{
-    Change, RequestRecord, RequestRow, Store, StoreError, closure_reason, request_from_row, to_text,
+    Backend, Change, RequestRecord, RequestRow, Store, StoreError, closure_reason,
+    request_from_row, to_text,
 };
 
 /// A write transaction on the writer connection. Dropped without [`WriteTx::commit`] (an error, a conflict),
 /// it closes the connection, which rolls back whatever SQLite still holds; the pool opens a fresh one.
 pub(crate) struct WriteTx {
-    connection: PoolConnection<sqlx::Sqlite>,
+    connection: PoolConnection<sqlx::Any>,
     open: bool,
+    backend: Backend,
 }
 
 impl WriteTx {
     pub(crate) async fn begin(store: &Store) -> Result<WriteTx, StoreError> {
         let mut connection = store.writer.acquire().await?;
-        if let Err(error) = sqlx::query("BEGIN IMMEDIATE")
+        if let Err(error) = sqlx::query(store.backend.begin())
             .execute(&mut *connection)
             .await
         {
@@ -31,11 +33,16 @@ impl WriteTx {
         Ok(WriteTx {
             connection,
             open: true,
+            backend: store.backend,
         })
     }
 
-    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
+    pub(crate) fn connection(&mut self) -> &mut AnyConnection {
         &mut self.connection
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Commits; an answer of success to the user may follow only an `Ok` from here.
@@ -88,8 +95,8 @@ impl Store {
         let mut tx = WriteTx::begin(self).await?;
         let day_text = day.format("%Y-%m-%d").to_string();
         let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO daily_sequence (day, last) VALUES (?1, 1)
-             ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            "INSERT INTO daily_sequence (day, last) VALUES ($1, 1)
+             ON CONFLICT (day) DO UPDATE SET last = daily_sequence.last + 1 RETURNING last",
         )
         .bind(&day_text)
         .fetch_one(tx.connection())
@@ -101,7 +108,7 @@ impl Store {
                 channel, enterprise_name, credit_code, contact_name, contact_phone, contact_email, town,
                 description, suggested_department, policy, status, instant_answer, knowledge_gap, created_at,
                 updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
              RETURNING *",
         )
         .bind(&number)
@@ -121,7 +128,7 @@ impl Store {
         .bind(&record.policy)
         .bind(record.status.code())
         .bind(&record.instant_answer)
-        .bind(record.knowledge_gap)
+        .bind(i64::from(record.knowledge_gap))
         .bind(&now_text)
         .fetch_one(tx.connection())
         .await
@@ -184,15 +191,13 @@ impl Store {
             return Ok(ids);
         };
         let mut tx = WriteTx::begin(self).await?;
-        // The first change takes the write lock, so the ids after it are ours to number.
         ids.push(
             Self::write_change(tx.connection(), *first_request, first, now)
                 .await?
                 .0,
         );
         if rest.iter().all(|(_, change)| change.only_history()) {
-            let next = ids[0] + 1;
-            ids.extend((0..rest.len() as i64).map(|offset| next + offset));
+            ids.extend(Self::next_event_ids(&mut tx, ids[0], rest.len()).await?);
             Self::append_history(tx.connection(), rest, &ids[1..], now).await?;
         } else {
             for (request_id, change) in rest {
@@ -207,9 +212,29 @@ impl Store {
         Ok(ids)
     }
 
+    /// The ids of the next `count` events, after the event `first` this transaction wrote. On SQLite the write
+    /// lock is ours, so they follow `first`; on PostgreSQL other instances take ids at the same time, so they are
+    /// drawn from the sequence.
+    async fn next_event_ids(
+        tx: &mut WriteTx,
+        first: i64,
+        count: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        match tx.backend() {
+            Backend::Sqlite => Ok((1..=count).map(|offset| first + offset).collect()),
+            Backend::Postgres => Ok(sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)",
+            )
+            .bind(count)
+            .fetch_all(tx.connection())
+            .await?),
+        }
+    }
+
     /// Inserts history-only changes with the given event ids, many rows per statement.
     async fn append_history(
-        connection: &mut SqliteConnection,
+        connection: &mut AnyConnection,
         changes: &[(i64, Change)],
         ids: &[i64],
         now: DateTime<Utc>,
@@ -218,37 +243,43 @@ impl Store {
         let now_text = to_text(now);
         let events: Vec<(i64, &(i64, Change))> = ids.iter().copied().zip(changes).collect();
         for chunk in events.chunks(ROWS) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO events (id, request_id, at, actor, kind, payload) ",
+            let sql = format!(
+                "INSERT INTO events (id, request_id, at, actor, kind, payload) VALUES {}",
+                placeholders(chunk.len(), 6)
             );
-            insert.push_values(chunk, |mut row, (id, (request_id, change))| {
-                row.push_bind(*id)
-                    .push_bind(*request_id)
-                    .push_bind(&now_text)
-                    .push_bind(&change.actor)
-                    .push_bind(change.kind.code())
-                    .push_bind(change.payload.to_string());
-            });
-            insert.build().execute(&mut *connection).await?;
+            let mut insert = sqlx::query(&sql);
+            for (id, (request_id, change)) in chunk {
+                insert = insert
+                    .bind(*id)
+                    .bind(*request_id)
+                    .bind(&now_text)
+                    .bind(&change.actor)
+                    .bind(change.kind.code())
+                    .bind(change.payload.to_string());
+            }
+            insert.execute(&mut *connection).await?;
         }
         let mails: Vec<(i64, &super::OutgoingMail)> = events
             .iter()
             .flat_map(|(id, (_, change))| change.mails.iter().map(move |mail| (*id, mail)))
             .collect();
         for chunk in mails.chunks(ROWS) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO outbox (event_id, recipient, subject, text_body, html_body, next_attempt_at) ",
+            let sql = format!(
+                "INSERT INTO outbox (event_id, recipient, subject, text_body, html_body, next_attempt_at) VALUES {}
+                 ON CONFLICT (event_id, recipient) DO NOTHING",
+                placeholders(chunk.len(), 6)
             );
-            insert.push_values(chunk, |mut row, (id, mail)| {
-                row.push_bind(*id)
-                    .push_bind(&mail.recipient)
-                    .push_bind(&mail.subject)
-                    .push_bind(&mail.text_body)
-                    .push_bind(&mail.html_body)
-                    .push_bind(&now_text);
-            });
-            insert.push(" ON CONFLICT (event_id, recipient) DO NOTHING");
-            insert.build().execute(&mut *connection).await?;
+            let mut insert = sqlx::query(&sql);
+            for (id, mail) in chunk {
+                insert = insert
+                    .bind(*id)
+                    .bind(&mail.recipient)
+                    .bind(&mail.subject)
+                    .bind(&mail.text_body)
+                    .bind(&mail.html_body)
+                    .bind(&now_text);
+            }
+            insert.execute(&mut *connection).await?;
         }
         Ok(())
     }
@@ -256,7 +287,7 @@ impl Store {
     /// Writes one change inside a transaction: checks the expected version, updates the request, appends the
     /// event, queues its mails and stores its links. Returns the event's id and the request as left.
     pub(crate) async fn write_change(
-        connection: &mut SqliteConnection,
+        connection: &mut AnyConnection,
         request_id: i64,
         change: &Change,
         now: DateTime<Utc>,
@@ -275,14 +306,14 @@ impl Store {
         let bump = i64::from(!change.leaves_state());
         let updated = sqlx::query(
             "UPDATE requests SET
-                status = COALESCE(?2, status),
-                lead_unit = COALESCE(?3, lead_unit),
-                co_units = COALESCE(?4, co_units),
-                due_at = COALESCE(?5, due_at),
-                round = round + ?6,
-                version = version + ?7,
-                updated_at = ?8
-             WHERE id = ?1 AND (?9 IS NULL OR version = ?9)
+                status = COALESCE($2, status),
+                lead_unit = COALESCE($3, lead_unit),
+                co_units = COALESCE($4, co_units),
+                due_at = COALESCE($5, due_at),
+                round = round + $6,
+                version = version + $7,
+                updated_at = $8
+             WHERE id = $1 AND ($9 IS NULL OR version = $9)
              RETURNING *",
         )
         .bind(request_id)
@@ -302,7 +333,7 @@ impl Store {
         .fetch_optional(&mut *connection)
         .await?;
         let Some(updated) = updated else {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM requests WHERE id = ?1")
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM requests WHERE id = $1")
                 .bind(request_id)
                 .fetch_optional(&mut *connection)
                 .await?;
@@ -313,7 +344,7 @@ impl Store {
         };
         let row = request_from_row(&updated)?;
         let event_id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (request_id, at, actor, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            "INSERT INTO events (request_id, at, actor, kind, payload) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(request_id)
         .bind(&now_text)
@@ -326,7 +357,7 @@ impl Store {
         for mail in &change.mails {
             sqlx::query(
                 "INSERT INTO outbox (event_id, recipient, subject, text_body, html_body, next_attempt_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (event_id, recipient) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, recipient) DO NOTHING",
             )
             .bind(event_id)
             .bind(&mail.recipient)
@@ -340,7 +371,7 @@ impl Store {
         for link in &change.links {
             sqlx::query(
                 "INSERT INTO unit_tokens (request_id, unit_id, token_hash, expires_at, created_at, role, round)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(request_id)
             .bind(&link.link.holder)
@@ -353,5 +384,27 @@ impl Store {
             .await?;
         }
         Ok((event_id, row))
+    }
+}
+
+/// `($1, $2, …), ($n+1, …)`: the parameters of `rows` rows of `columns` values, numbered as both backends read
+/// them.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let values: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_across_rows() {
+        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }
