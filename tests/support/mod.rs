@@ -229,3 +229,101 @@ pub async fn start_server(config: &Path, extra: &[&str]) -> Server {
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     Server { child, base }
 }
+
+/// The database a test suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests use: `QIHU_TEST_POSTGRES` (a URL without a database), by default the
+/// project machines' `postgres://postgres@127.0.0.1:5432`.
+pub fn postgres_server() -> String {
+    std::env::var("QIHU_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Prefix of the databases the tests create: `qihu_t_<pid>_<n>`.
+const TEST_DATABASE_PREFIX: &str = "qihu_t_";
+
+/// The URL of the database for a test in `dir`: a file in `dir` on SQLite; on PostgreSQL a new, empty database
+/// of its own. Test databases are dropped by the first test of a later run, once the process that made them
+/// has ended (a database can be reopened by a restarted server within a test, so it outlives the test's app).
+pub fn database_url(backend: Backend, dir: &Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("data/qihu.db").display()),
+        Backend::Postgres => {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            static SWEPT: std::sync::Once = std::sync::Once::new();
+            let server = postgres_server();
+            SWEPT.call_once(|| on_postgres(&server, drop_databases_of_ended_runs));
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("{TEST_DATABASE_PREFIX}{}_{n}", std::process::id());
+            let statement = format!("CREATE DATABASE {name}");
+            on_postgres(&server, move |connection| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    connection.execute(statement.as_str()).await.map(|_| ())
+                })
+            });
+            format!("{server}/{name}")
+        }
+    }
+}
+
+/// Runs `job` on the server's `postgres` database, on a thread of its own (callable from sync and async code).
+fn on_postgres<F>(server: &str, job: F)
+where
+    F: for<'c> FnOnce(
+            &'c mut sqlx::PgConnection,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>,
+        > + Send
+        + 'static,
+{
+    let url = format!("{server}/postgres");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|error| {
+                panic!("no PostgreSQL server at {url} ({error}); .ci/run starts one, or set QIHU_TEST_POSTGRES")
+            });
+            job(&mut connection).await.unwrap();
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+/// Drops the test databases whose run has ended.
+fn drop_databases_of_ended_runs(
+    connection: &mut sqlx::PgConnection,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        use sqlx::Executor;
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'qihu\\_t\\_%'")
+                .fetch_all(&mut *connection)
+                .await?;
+        for name in names {
+            let pid = name
+                .strip_prefix(TEST_DATABASE_PREFIX)
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|pid| pid.parse::<u32>().ok());
+            let running = pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !running {
+                connection
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+            }
+        }
+        Ok(())
+    })
+}

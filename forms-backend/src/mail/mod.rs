@@ -79,6 +79,11 @@ pub struct DrainReport {
 }
 
 impl Mailer {
+    /// How long after claiming a batch this worker still starts sending from it: half the claim.
+    fn claim_window(&self) -> Duration {
+        (self.claim / 2).to_std().unwrap_or(Duration::from_secs(1))
+    }
+
     pub fn from_settings(settings: &MailSettings) -> Result<Mailer, MailError> {
         let from: Mailbox = settings
             .from
@@ -204,7 +209,13 @@ pub async fn drain_outbox(
             return Ok(report);
         }
         let mut progressed = false;
+        let claimed = std::time::Instant::now();
         for message in &due {
+            // Only within the first half of the claim: what is left after it goes back to the outbox when the
+            // claim runs out, and no message is handed over after another instance may have taken it.
+            if claimed.elapsed() > mailer.claim_window() {
+                break;
+            }
             match mailer.deliver(message).await {
                 Delivery::Sent => {
                     store.mark_sent(message.id, Utc::now()).await?;

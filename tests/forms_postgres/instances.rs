@@ -1,0 +1,1 @@
+//! Several `qihu serve` instances on one PostgreSQL database.
