@@ -1,1 +1,169 @@
-//! Several `qihu serve` instances on one PostgreSQL database.
+//! Several `qihu serve` instances on one PostgreSQL database: submissions spread over two real processes, one
+//! killed with kill -9 mid-load; every acknowledged request is there, every mail goes out (a repeat only for the
+//! one message the killed worker may have been handing over, with the same Message-ID), and two supervision
+//! passes started at the same instant issue each card once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::Value;
+
+use crate::stories::{request, settings_in};
+use crate::support::{self, SmtpSink};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_database_and_survive_the_loss_of_one() {
+    let (sink, smtp_port) = SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path(), smtp_port);
+    settings.mail.poll_seconds = 1;
+    settings.mail.claim_seconds = 2;
+    let config = dir.path().join("qihu.toml");
+    std::fs::write(&config, toml::to_string(&settings).unwrap()).unwrap();
+    let first = support::start_server(&config, &[]).await;
+    let second = support::start_server(&config, &[]).await;
+    let bases = [first.base.clone(), second.base.clone()];
+    let mut first = Some(first);
+
+    // Eight clients submit in turn to both instances; the first instance is killed half-way.
+    let client = reqwest::Client::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for worker in 0..8 {
+        let (client, bases, stop) = (client.clone(), bases.clone(), Arc::clone(&stop));
+        clients.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut sent = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                // About 80 submissions a second in all: enough to be mid-load at the kill, few enough mails
+                // for the survivor to send within the test.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let base = &bases[(worker + sent) % 2];
+                sent += 1;
+                let body = request(
+                    "help",
+                    &format!("第{worker}组第{sent}次：厂区经常停电，电压不稳，影响生产。"),
+                );
+                let Ok(response) = client
+                    .post(format!("{base}/api/requests"))
+                    .json(&body)
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                if response.status() == 201 {
+                    let created: Value = response.json().await.unwrap();
+                    acknowledged.push(created["tracking_number"].as_str().unwrap().to_owned());
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    drop(first.take()); // kill -9 (and reaped)
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut acknowledged = Vec::new();
+    for client in clients {
+        acknowledged.extend(client.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "load went through: {}",
+        acknowledged.len()
+    );
+
+    // Every acknowledged request is saved once, with a number of its own.
+    let store = qihu_forms::store::Store::connect(&settings.storage.database_url)
+        .await
+        .unwrap();
+    let mut unique = acknowledged.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        acknowledged.len(),
+        "tracking numbers are unique"
+    );
+    for number in &acknowledged {
+        assert!(
+            store
+                .request_by_tracking_number(number)
+                .await
+                .unwrap()
+                .is_some(),
+            "{number} got a 201 and is lost"
+        );
+    }
+
+    // The survivor sends everything, what the killed worker had claimed included.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+    while store.outbox_counts().await.unwrap().pending > 0 {
+        assert!(std::time::Instant::now() < deadline, "the outbox drains");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let counts = store.outbox_counts().await.unwrap();
+    let mut deliveries: HashMap<String, usize> = HashMap::new();
+    for message in sink.messages() {
+        *deliveries.entry(message.message_id).or_default() += 1;
+    }
+    assert_eq!(
+        deliveries.len() as i64,
+        counts.sent,
+        "every sent message arrived"
+    );
+    let repeats: usize = deliveries.values().map(|n| n - 1).sum();
+    assert!(repeats <= 1, "{repeats} messages arrived twice");
+
+    // Two passes at the same instant on two processes: each overdue order gets one yellow card.
+    let later = (chrono::Utc::now() + chrono::Duration::days(40)).to_rfc3339();
+    let tick = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_qihu"))
+            .arg("--config")
+            .arg(&config)
+            .args(["tick", "--json", "--now", &later])
+            .output()
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(tick);
+        let b = scope.spawn(tick);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert!(a.status.success() && b.status.success());
+    let issued = |output: &std::process::Output| -> usize {
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["issued"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|card| card["kind"] == "yellow_card")
+            .count()
+    };
+    let open = store
+        .requests_with_status(qihu_forms::order::Status::Dispatched, 100_000)
+        .await
+        .unwrap();
+    assert!(!open.is_empty());
+    assert_eq!(
+        issued(&a) + issued(&b),
+        open.len(),
+        "one yellow card per overdue order"
+    );
+    for order in &open {
+        let cards = store
+            .events(order.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|event| event.kind == "yellow_card")
+            .count();
+        assert_eq!(
+            cards, 1,
+            "{} has {cards} yellow cards",
+            order.tracking_number
+        );
+    }
+    drop(second);
+}

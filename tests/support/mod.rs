@@ -83,6 +83,7 @@ pub fn cookie_of(response: &reqwest::Response, name: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub recipients: Vec<String>,
+    pub message_id: String,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -142,6 +143,7 @@ impl SmtpSink {
                                 .expect("a parsable message");
                             received.lock().unwrap().push(Received {
                                 recipients: std::mem::take(&mut recipients),
+                                message_id: message.message_id().unwrap_or_default().to_owned(),
                                 subject: message.subject().unwrap_or_default().to_owned(),
                                 text: message.body_text(0).unwrap_or_default().into_owned(),
                                 html: message.body_html(0).unwrap_or_default().into_owned(),
