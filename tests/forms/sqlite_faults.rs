@@ -206,12 +206,7 @@ async fn kill_minus_nine_under_load_loses_nothing_acknowledged_and_leaves_nothin
             "{number} was dispatched with its intake"
         );
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while store.outbox_counts().await.unwrap().pending > 0 {
-        assert!(std::time::Instant::now() < deadline, "the outbox drains");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let counts = store.outbox_counts().await.unwrap();
+    let counts = support::outbox_sent(&store, 60).await;
     let files: Vec<_> = std::fs::read_dir(&settings.mail.outbox_dir)
         .unwrap()
         .filter_map(Result::ok)

@@ -99,12 +99,7 @@ async fn two_instances_share_one_database_and_survive_the_loss_of_one() {
     }
 
     // The survivor sends everything, what the killed worker had claimed included.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
-    while store.outbox_counts().await.unwrap().pending > 0 {
-        assert!(std::time::Instant::now() < deadline, "the outbox drains");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let counts = store.outbox_counts().await.unwrap();
+    let counts = support::outbox_sent(&store, 150).await;
     let mut deliveries: HashMap<String, usize> = HashMap::new();
     for message in sink.messages() {
         *deliveries.entry(message.message_id).or_default() += 1;

@@ -232,6 +232,23 @@ pub async fn start_server(config: &Path, extra: &[&str]) -> Server {
     Server { child, base }
 }
 
+/// Waits until the outbox of `store` holds nothing pending (the running servers' workers sent it all), at most
+/// `seconds`; returns the counts then.
+pub async fn outbox_sent(
+    store: &qihu_forms::store::Store,
+    seconds: u64,
+) -> qihu_forms::store::OutboxCounts {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let counts = store.outbox_counts().await.unwrap();
+        if counts.pending == 0 {
+            return counts;
+        }
+        assert!(std::time::Instant::now() < deadline, "the outbox drains");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// The database a test suite runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

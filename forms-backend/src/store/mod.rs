@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 
 use crate::order::{EventKind, Link, Status};
 
-pub use backend::Backend;
+use backend::Backend;
 
 mod accounts;
 mod backend;
@@ -387,16 +387,6 @@ impl Store {
             backend,
             instance: instance_name().into(),
         })
-    }
-
-    /// This instance's name on its outbox claims and leases.
-    pub fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    /// Which backend this store talks to.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Whether the database answers (the health check of a load balancer).
