@@ -52,6 +52,34 @@ pub enum Command {
     Report(ReportArgs),
     /// 查看、裁剪、试用语义检索模型
     Model(ModelArgs),
+    /// 数据库维护：把全部数据迁移到另一个数据库（如从 SQLite 迁到 PostgreSQL）
+    Db(DbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// 把一个数据库的全部数据（工单、事件、待发邮件、用户、会话、核实材料、编号、密钥）复制到一个空数据库，
+    /// 复制后逐表核对行数；目标库不是空的则不写入。复制前请停止所有 qihu serve。
+    Copy(DbCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbCopyArgs {
+    /// 源数据库（如 sqlite://data/qihu.db）；会先升级到本版本的表结构，与 qihu serve 启动时相同
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// 目标数据库（如 postgres://qihu@db.example/qihu），必须是空库；表结构自动创建
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// 以 JSON 输出逐表核对结果
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

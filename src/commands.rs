@@ -54,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import(settings, args),
         Command::Report(args) => report(settings, args),
         Command::Model(args) => crate::model::run(&settings, args),
+        Command::Db(args) => crate::database::run(&settings, args),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod database;
 pub mod markdown;
 pub mod model;
 pub mod policy;

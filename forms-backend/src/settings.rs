@@ -153,6 +153,9 @@ pub struct IntakeSettings {
     pub max_body_bytes: usize,
     /// Largest file a unit may upload (the signed and sealed 不满意诉求审核反馈表), in bytes.
     pub max_upload_bytes: usize,
+    /// Reverse proxies (e.g. the nginx in front of several instances) whose `X-Forwarded-For` names the client;
+    /// empty: the peer is the client. Without this behind a proxy, every user would share the proxy's limit.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for IntakeSettings {
@@ -161,6 +164,7 @@ impl Default for IntakeSettings {
             per_minute: 20,
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }

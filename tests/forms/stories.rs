@@ -1489,6 +1489,31 @@ pub(crate) async fn the_form_is_protected_against_floods_and_bots() {
     let message: Value = refused.json().await.unwrap();
     assert_eq!(message["error"], "提交过于频繁，请稍后再试");
 
+    // Behind the city's reverse proxy (on loopback here), each enterprise has its own limit; a client cannot
+    // dodge it by writing its own X-Forwarded-For, because only what the proxy appended counts.
+    let (app, _sink) = spawn_app_adjusted(|settings| {
+        settings.intake.per_minute = 2;
+        settings.intake.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let via_proxy = |forwarded: &'static str| {
+        app.client
+            .post(format!("{}/api/requests", app.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&body)
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(via_proxy("222.173.10.7").await.unwrap().status(), 201);
+        assert_eq!(via_proxy("60.213.4.9").await.unwrap().status(), 201);
+    }
+    assert_eq!(via_proxy("222.173.10.7").await.unwrap().status(), 429);
+    assert_eq!(
+        via_proxy("9.9.9.9, 222.173.10.7").await.unwrap().status(),
+        429,
+        "a forged entry at the left changes nothing"
+    );
+
     let (app, _sink) = spawn_app().await;
     let mut bot = request(
         "suggestion",

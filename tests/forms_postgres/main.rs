@@ -11,6 +11,7 @@ mod stories;
 #[path = "../forms/integrity.rs"]
 mod integrity;
 
+mod copy;
 mod instances;
 
 /// The backend the story suite runs on in this binary.

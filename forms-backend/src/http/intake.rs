@@ -153,7 +153,7 @@ async fn accept(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Accepted, AppError> {
     let now = Utc::now();
-    let client = client_address(connect);
+    let client = client_address(connect, headers, &state.intake);
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge(state.intake.max_body_bytes)

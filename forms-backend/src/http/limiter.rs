@@ -5,7 +5,37 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use axum::http::HeaderMap;
 use chrono::{DateTime, Duration, Utc};
+
+/// Who a request comes from, for the limits: the peer's address, or — when the peer is one of the configured
+/// reverse proxies (`[intake] trusted_proxies`, e.g. nginx in front of several instances) — the nearest address in
+/// `X-Forwarded-For` that is not a trusted proxy itself. Only the part of that header the trusted proxies
+/// appended counts: a client can write anything at its left end, so it is read from the right.
+pub fn client_behind_proxies(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .map(|entry| {
+            entry
+                .parse::<IpAddr>()
+                .or_else(|_| entry.parse::<std::net::SocketAddr>().map(|at| at.ip()))
+        })
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    forwarded
+        .iter()
+        .rev()
+        .find(|address| !trusted.contains(address))
+        .copied()
+        .unwrap_or(peer)
+}
 
 /// Remembers, per client address, the accepted submissions of the last minute.
 #[derive(Debug)]
@@ -53,6 +83,50 @@ mod tests {
         DateTime::parse_from_rfc3339(text)
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_client_is_the_address_the_proxy_saw() {
+        let nginx: IpAddr = "10.0.0.2".parse().unwrap();
+        let trusted = [nginx];
+        let client: IpAddr = "222.173.10.7".parse().unwrap();
+        assert_eq!(
+            client_behind_proxies(nginx, &forwarded("222.173.10.7"), &trusted),
+            client
+        );
+        // A forged entry at the left is ignored: the proxy appended the real one at the right.
+        assert_eq!(
+            client_behind_proxies(nginx, &forwarded("1.2.3.4, 222.173.10.7"), &trusted),
+            client
+        );
+        // Without the header, or with garbage in it, the proxy itself is the client.
+        assert_eq!(
+            client_behind_proxies(nginx, &HeaderMap::new(), &trusted),
+            nginx
+        );
+        assert_eq!(
+            client_behind_proxies(nginx, &forwarded("<script>"), &trusted),
+            nginx
+        );
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_choose_its_address_with_the_header() {
+        let peer: IpAddr = "222.173.10.7".parse().unwrap();
+        assert_eq!(
+            client_behind_proxies(peer, &forwarded("8.8.8.8"), &["10.0.0.2".parse().unwrap()]),
+            peer
+        );
+        assert_eq!(
+            client_behind_proxies(peer, &forwarded("8.8.8.8"), &[]),
+            peer
+        );
     }
 
     #[test]

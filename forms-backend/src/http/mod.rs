@@ -339,12 +339,18 @@ pub fn error_page(forms: &Forms, error: AppError) -> Response {
     response
 }
 
-/// The client's address, for rate limits; unspecified when the server runs without connect info.
-pub fn client_address(connect: Option<Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
-    connect.map_or(
+/// The client's address, for rate limits (see [`limiter::client_behind_proxies`]); unspecified when the server
+/// runs without connect info.
+pub fn client_address(
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    intake: &IntakeSettings,
+) -> IpAddr {
+    let peer = connect.map_or(
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         |Extension(ConnectInfo(address))| address.ip(),
-    )
+    );
+    limiter::client_behind_proxies(peer, headers, &intake.trusted_proxies)
 }
 
 /// An idempotency key as given (an `Idempotency-Key` header or a form's one-time `form_token`): trimmed, at most

@@ -99,17 +99,27 @@ impl Backend {
     }
 }
 
+/// The file and the query of a SQLite URL (`sqlite://data/qihu.db?max_page_count=…` or a plain path).
+fn sqlite_path(database_url: &str) -> (&str, &str) {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url);
+    path.split_once('?').unwrap_or((path, ""))
+}
+
+/// The database file a URL names, when it names a SQLite database.
+pub fn sqlite_file(database_url: &str) -> Option<&Path> {
+    (Backend::of(database_url) == Backend::Sqlite).then(|| Path::new(sqlite_path(database_url).0))
+}
+
 /// SQLite: one writer connection, so concurrent submissions queue in order instead of retrying on SQLite's
 /// lock (which makes for long tail latencies), and a pool of readers; WAL mode; every commit synced.
 ///
 /// `?max_page_count=N` caps the database at N pages (of 4 KiB): a quota for a shared disk, and how the tests
 /// make "disk full" happen. Writes past it fail as [`StoreError::Unavailable`] like a full disk.
 async fn connect_sqlite(database_url: &str) -> Result<Pools, StoreError> {
-    let path = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .unwrap_or(database_url);
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let (path, query) = sqlite_path(database_url);
     let max_pages = query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -213,6 +223,19 @@ mod tests {
         assert_eq!(Backend::of("postgresql://db/qihu"), Backend::Postgres);
         assert_eq!(Backend::of("sqlite://data/qihu.db"), Backend::Sqlite);
         assert_eq!(Backend::of("data/qihu.db"), Backend::Sqlite);
+    }
+
+    #[test]
+    fn a_sqlite_url_names_its_file() {
+        assert_eq!(
+            sqlite_file("sqlite://data/qihu.db?max_page_count=10"),
+            Some(Path::new("data/qihu.db"))
+        );
+        assert_eq!(
+            sqlite_file("/var/lib/qihu/qihu.db"),
+            Some(Path::new("/var/lib/qihu/qihu.db"))
+        );
+        assert_eq!(sqlite_file("postgres://db/qihu"), None);
     }
 
     #[test]

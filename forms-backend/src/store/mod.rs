@@ -15,10 +15,13 @@ use sqlx::any::AnyRow;
 use crate::order::{EventKind, Link, Status};
 
 use backend::Backend;
+pub use backend::sqlite_file;
+pub use copy::{CopyReport, TableCopy, copy_database};
 
 mod accounts;
 mod backend;
 pub mod cards;
+mod copy;
 pub mod ledger;
 mod outbox;
 pub mod reports;

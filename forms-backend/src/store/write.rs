@@ -389,7 +389,7 @@ impl Store {
 
 /// `($1, $2, …), ($n+1, …)`: the parameters of `rows` rows of `columns` values, numbered as both backends read
 /// them.
-fn placeholders(rows: usize, columns: usize) -> String {
+pub(super) fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
             let values: Vec<String> = (1..=columns)

@@ -376,7 +376,10 @@ async fn login(
         );
     }
     // Every attempt counts, so guessing passwords from one address stops after a few tries a minute.
-    if !state.login_limiter.allow(client_address(connect), now) {
+    if !state
+        .login_limiter
+        .allow(client_address(connect, &headers, &state.app.intake), now)
+    {
         return login_form(
             forms,
             username,
