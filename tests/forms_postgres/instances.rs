@@ -1,7 +1,8 @@
 //! Several `qihu serve` instances on one PostgreSQL database: submissions spread over two real processes, one
 //! killed with kill -9 mid-load; every acknowledged request is there, every mail goes out (a repeat only for the
-//! one message the killed worker may have been handing over, with the same Message-ID), and two supervision
-//! passes started at the same instant issue each card once.
+//! one message the killed worker may have been handing over, with the same Message-ID), two supervision
+//! passes started at the same instant issue each card once, and the pass of an instance that died holding the
+//! lease is taken over by a surviving one when the lease expires.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -161,4 +162,62 @@ async fn two_instances_share_one_database_and_survive_the_loss_of_one() {
         );
     }
     drop(second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pass_of_an_instance_that_died_holding_the_lease_is_taken_over_when_the_lease_expires()
+{
+    let (app, _sink) = crate::stories::spawn_app().await;
+    let number = app
+        .submit(&request("help", "厂区经常停电，电压不稳，影响生产。"))
+        .await;
+    assert_eq!(
+        app.stored(&number).await.status,
+        qihu_forms::order::Status::Dispatched
+    );
+    let config = app._dir.path().join("qihu.toml");
+    std::fs::write(&config, toml::to_string(&app.settings).unwrap()).unwrap();
+
+    // An instance takes the lease for a pass at `start` and dies in the middle (it never gives the lease up).
+    let start = chrono::Utc::now() + chrono::Duration::days(40);
+    let dying = qihu_forms::store::Store::connect(&app.settings.storage.database_url)
+        .await
+        .unwrap();
+    assert!(
+        dying
+            .try_lease("supervision", start, start + chrono::Duration::minutes(10))
+            .await
+            .unwrap()
+    );
+    drop(dying);
+
+    let tick = |at: chrono::DateTime<chrono::Utc>| -> Value {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_qihu"))
+            .arg("--config")
+            .arg(&config)
+            .args(["tick", "--json", "--now", &at.to_rfc3339()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    // While its lease runs, no other instance runs a pass (the dead one might still be writing cards) …
+    let meanwhile = tick(start + chrono::Duration::minutes(1));
+    assert_eq!(meanwhile["held_elsewhere"], true);
+    assert!(meanwhile["issued"].as_array().unwrap().is_empty());
+    // … and once it has expired, the next pass runs on a surviving instance and cards the overdue order.
+    let after = tick(start + chrono::Duration::minutes(11));
+    assert_eq!(after["held_elsewhere"], false);
+    let cards: Vec<&Value> = after["issued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|card| card["kind"] == "yellow_card")
+        .collect();
+    assert_eq!(cards.len(), 1, "{after}");
+    assert_eq!(cards[0]["tracking_number"], number.as_str());
 }
