@@ -6,7 +6,10 @@
 //!
 //! - `QIHU_BENCH_ORDERS` — how many orders (default 1,000,000);
 //! - `QIHU_BENCH_DB` — the SQLite file (default `$TMPDIR/qihu-bench-report/<orders>.db`; delete it to regenerate);
-//! - `QIHU_BENCH_RUNS` — timed runs of each report (default 5).
+//! - `QIHU_BENCH_RUNS` — timed runs of each report (default 5);
+//! - `QIHU_BENCH_POSTGRES` — a PostgreSQL server (`postgres://postgres@127.0.0.1:5432`): the reports run there, on
+//!   the database `qihu_bench_report_<orders>`, which the SQLite database is moved into once with
+//!   `copy_database` (the function behind `qihu db copy`).
 //!
 //! Each run makes the October 2026 bulletin as the console does (figures → ranking → SVG charts → HTML page) and
 //! its workbook; then, fewer times, the June 2025 bulletin (an old month reproduced), the 2026-Q3 evaluation, the
@@ -506,6 +509,73 @@ fn median(mut times: Vec<Elapsed>) -> (f64, f64, f64) {
     )
 }
 
+/// The URL of the PostgreSQL copy of the generated database on `server`, made once.
+async fn postgres_copy(server: &str, sqlite: &std::path::Path, orders: u64) -> String {
+    let name = format!("qihu_bench_report_{orders}");
+    let url = format!("{server}/{name}");
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL server");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&admin)
+            .await
+            .expect("catalogue");
+    if exists {
+        let pool = sqlx::PgPool::connect(&url).await.expect("copy opens");
+        let found: Option<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(&pool)
+            .await
+            .ok();
+        pool.close().await;
+        if found == Some(orders as i64) {
+            return url;
+        }
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&admin)
+            .await
+            .expect("drop");
+    }
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create");
+    eprintln!("把基准测试数据库迁入 PostgreSQL（{name}）……");
+    let started = Instant::now();
+    // The marker table is the bench's own, not the product's: set aside while the copy runs.
+    let file = format!("sqlite://{}", sqlite.display());
+    let marker = SqlitePool::connect(&file).await.expect("SQLite opens");
+    sqlx::query("DROP TABLE bench_meta")
+        .execute(&marker)
+        .await
+        .expect("marker");
+    let source = qihu_forms::store::Store::connect(&file)
+        .await
+        .expect("source");
+    let target = qihu_forms::store::Store::connect(&url)
+        .await
+        .expect("target");
+    let report = qihu_forms::store::copy_database(&source, &target)
+        .await
+        .expect("copied");
+    sqlx::query("CREATE TABLE bench_meta (orders INTEGER NOT NULL, layout TEXT NOT NULL DEFAULT 'time-ordered')")
+        .execute(&marker)
+        .await
+        .expect("marker");
+    sqlx::query("INSERT INTO bench_meta (orders) VALUES (?1)")
+        .bind(orders as i64)
+        .execute(&marker)
+        .await
+        .expect("marker");
+    eprintln!(
+        "  迁入 {} 行，用时 {:.1} s",
+        report.rows(),
+        started.elapsed().as_secs_f64()
+    );
+    url
+}
+
 fn main() {
     let orders = env_number("QIHU_BENCH_ORDERS", 1_000_000);
     let runs = env_number("QIHU_BENCH_RUNS", 5).max(1) as usize;
@@ -584,7 +654,11 @@ fn main() {
     settings.site.output_dir = dir.path().join("public");
     settings.search.index_dir = dir.path().join("no-index");
     settings.search.analysis_dir = root().join("config/search");
-    settings.storage.database_url = format!("sqlite://{}", path.display());
+    settings.storage.database_url = match std::env::var("QIHU_BENCH_POSTGRES") {
+        Ok(server) => runtime.block_on(postgres_copy(server.trim_end_matches('/'), &path, orders)),
+        Err(_) => format!("sqlite://{}", path.display()),
+    };
+    println!("  on {}", settings.storage.database_url);
     settings.storage.secret_file = dir.path().join("secret.key");
     settings.mail.outbox_dir = dir.path().join("outbox");
     settings.dispatch.units_file = root().join("config/units.toml");

@@ -11,6 +11,10 @@
 //!
 //! Each unit with new yellow cards also gets exactly one red card (its earlier and new yellow cards are in a row,
 //! and a red card covers the whole row) and no interview; a second pass on the same database issues nothing.
+//!
+//! On PostgreSQL: `QIHU_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432 cargo bench --bench supervision`. The
+//! SQLite template is moved once into the database `qihu_bench_supervision` with `qihu db copy`'s function
+//! (`copy_database`), and each run works on a copy of it made with `CREATE DATABASE … TEMPLATE`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,6 +23,7 @@ use chrono::{DateTime, Utc};
 use qihu::config::Settings;
 use qihu::serve::App;
 use qihu_forms::sla::cards::{self, CardKind};
+use qihu_forms::store::{Store, copy_database};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 const ORDERS: i64 = 1_000_000;
@@ -26,6 +31,116 @@ const RUNS: usize = 5;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The PostgreSQL server to run on (`QIHU_BENCH_POSTGRES`, a URL without a database), if any.
+fn postgres_server() -> Option<String> {
+    std::env::var("QIHU_BENCH_POSTGRES")
+        .ok()
+        .map(|url| url.trim_end_matches('/').to_owned())
+}
+
+const PG_TEMPLATE: &str = "qihu_bench_supervision";
+const PG_RUN: &str = "qihu_bench_supervision_run";
+
+async fn postgres_admin(server: &str) -> sqlx::PgPool {
+    sqlx::PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL server")
+}
+
+/// Makes sure the database `qihu_bench_supervision` holds the template's orders (moved once from SQLite).
+async fn postgres_template(server: &str, sqlite_template: &Path) {
+    let admin = postgres_admin(server).await;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(PG_TEMPLATE)
+            .fetch_one(&admin)
+            .await
+            .expect("catalogue");
+    if exists {
+        let pool = sqlx::PgPool::connect(&format!("{server}/{PG_TEMPLATE}"))
+            .await
+            .expect("template opens");
+        let orders: Option<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(&pool)
+            .await
+            .ok();
+        pool.close().await;
+        if orders == Some(ORDERS) {
+            return;
+        }
+    }
+    let started = Instant::now();
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"
+    ))
+    .execute(&admin)
+    .await
+    .expect("drop");
+    sqlx::query(&format!("CREATE DATABASE {PG_TEMPLATE}"))
+        .execute(&admin)
+        .await
+        .expect("create");
+    let source = Store::connect(&format!(
+        "sqlite://{}",
+        sqlite_template.join("qihu.db").display()
+    ))
+    .await
+    .expect("SQLite template opens");
+    let target = Store::connect(&format!("{server}/{PG_TEMPLATE}"))
+        .await
+        .expect("PostgreSQL template opens");
+    let report = copy_database(&source, &target).await.expect("copied");
+    eprintln!(
+        "moved {} rows to PostgreSQL in {:.1} s",
+        report.rows(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A fresh copy of the PostgreSQL template for one run; its URL.
+async fn postgres_run(server: &str) -> String {
+    let admin = postgres_admin(server).await;
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {PG_RUN} WITH (FORCE)"),
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{PG_TEMPLATE}'"
+        ),
+        format!("CREATE DATABASE {PG_RUN} TEMPLATE {PG_TEMPLATE}"),
+    ] {
+        sqlx::query(&statement)
+            .execute(&admin)
+            .await
+            .expect("run database");
+    }
+    format!("{server}/{PG_RUN}")
+}
+
+/// The units that hold two or more yellow cards, as the database has them after the pass.
+async fn units_with_two_yellow_cards(database_url: &str) -> std::collections::BTreeSet<String> {
+    let units: Vec<String> = if database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(database_url)
+            .await
+            .expect("database opens");
+        sqlx::query_scalar(
+            "SELECT payload::jsonb ->> 'unit' FROM events WHERE kind = 'yellow_card'
+             GROUP BY payload::jsonb ->> 'unit' HAVING COUNT(*) >= 2",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("cards counted")
+    } else {
+        let file = Path::new(database_url.trim_start_matches("sqlite://"));
+        sqlx::query_scalar(
+            "SELECT payload ->> '$.unit' FROM events WHERE kind = 'yellow_card'
+             GROUP BY payload ->> '$.unit' HAVING COUNT(*) >= 2",
+        )
+        .fetch_all(&read_pool(file).await)
+        .await
+        .expect("cards counted")
+    };
+    units.into_iter().collect()
 }
 
 fn settings_in(dir: &Path) -> Settings {
@@ -113,15 +228,15 @@ async fn generate(dir: &Path, units: &[String]) {
     pool.close().await;
 }
 
-async fn read_pool(dir: &Path) -> sqlx::SqlitePool {
+async fn read_pool(file: &Path) -> sqlx::SqlitePool {
     SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(SqliteConnectOptions::new().filename(dir.join("qihu.db")))
+        .connect_with(SqliteConnectOptions::new().filename(file))
         .await
         .expect("database opens")
 }
 
-fn copy_database(from: &Path, to: &Path) {
+fn copy_files(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("run folder");
     for name in ["qihu.db", "secret.key"] {
         std::fs::copy(from.join(name), to.join(name)).expect("database copied");
@@ -162,13 +277,22 @@ fn main() {
         }
     });
 
+    let postgres = postgres_server();
+    if let Some(server) = &postgres {
+        runtime.block_on(postgres_template(server, &template));
+    }
     let mut times: Vec<Duration> = Vec::new();
     for run in 0..RUNS {
         let dir = base.join(format!("run-{run}"));
         let _ = std::fs::remove_dir_all(&dir);
-        copy_database(&template, &dir);
+        copy_files(&template, &dir);
         runtime.block_on(async {
-            let app = App::open(settings_in(&dir)).await.expect("app opens");
+            let mut settings = settings_in(&dir);
+            if let Some(server) = &postgres {
+                settings.storage.database_url = postgres_run(server).await;
+            }
+            let database_url = settings.storage.database_url.clone();
+            let app = App::open(settings).await.expect("app opens");
             let forms = &app.forms.forms;
             let started = Instant::now();
             let report = cards::supervise(forms, now).await.expect("pass");
@@ -192,15 +316,7 @@ fn main() {
                 .filter(|card| card.kind == CardKind::RedCard)
                 .count();
             // Every unit holding two or more yellow cards (earlier or new; none has reported since) gets one red card.
-            let expected_red_units: std::collections::BTreeSet<String> = sqlx::query_scalar(
-                "SELECT payload ->> '$.unit' FROM events WHERE kind = 'yellow_card'
-                 GROUP BY payload ->> '$.unit' HAVING COUNT(*) >= 2",
-            )
-            .fetch_all(&read_pool(&dir).await)
-            .await
-            .expect("cards counted")
-            .into_iter()
-            .collect();
+            let expected_red_units = units_with_two_yellow_cards(&database_url).await;
             assert_eq!(report.overdue, 10_000, "overdue orders");
             assert_eq!(yellow, 8_000, "new yellow cards");
             assert_eq!(report.reminders, 10_000, "reminders");
@@ -229,7 +345,12 @@ fn main() {
     }
     times.sort();
     println!(
-        "supervision pass over {ORDERS} open orders: median {:.3} s (min {:.3}, max {:.3})",
+        "supervision pass over {ORDERS} open orders on {}: median {:.3} s (min {:.3}, max {:.3})",
+        if postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         times[RUNS / 2].as_secs_f64(),
         times[0].as_secs_f64(),
         times[RUNS - 1].as_secs_f64()

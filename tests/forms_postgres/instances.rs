@@ -221,3 +221,64 @@ async fn the_pass_of_an_instance_that_died_holding_the_lease_is_taken_over_when_
     assert_eq!(cards.len(), 1, "{after}");
     assert_eq!(cards[0]["tracking_number"], number.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_a_form_token_and_an_idempotency_key_work_on_whichever_instance_a_request_lands()
+{
+    let (first, sink) = crate::stories::spawn_console_app().await;
+    // The second instance has a key file of its own: the database's key is the one both use.
+    let mut settings = first.settings.clone();
+    let other_dir = tempfile::tempdir().unwrap();
+    settings.storage.secret_file = other_dir.path().join("secret.key");
+    let second = crate::stories::spawn_app_with(other_dir, settings).await;
+    first
+        .add_user("zhang", qihu_forms::console::Role::Centre)
+        .await;
+
+    // An enterprise retries its submission and the retry reaches the other instance: one request, one link.
+    let body = request("help", "我们厂区最近经常停电，电压也不稳，影响正常生产。");
+    let submit = |app: &crate::stories::TestApp| {
+        app.client
+            .post(format!("{}/api/requests", app.base))
+            .header("Idempotency-Key", "retry-over-two-instances")
+            .json(&body)
+            .send()
+    };
+    let created: Value = submit(&first).await.unwrap().json().await.unwrap();
+    let retried: Value = submit(&second).await.unwrap().json().await.unwrap();
+    assert_eq!(created["tracking_number"], retried["tracking_number"]);
+    assert_eq!(created["tracking_url"], retried["tracking_url"]);
+    let number = created["tracking_number"].as_str().unwrap().to_owned();
+
+    // Signed in on one instance, the centre's staff work on the other: the session and its CSRF token hold.
+    let session = first.login("zhang").await;
+    let queue = second.console_page(&session, "/console").await;
+    assert!(queue.contains(&number), "{queue}");
+    let response = second
+        .dispatch(
+            &session,
+            &number,
+            &[
+                ("lead_unit", "power"),
+                ("reason", "企业反映频繁停电，属供电保障事项"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        first.stored(&number).await.status,
+        qihu_forms::order::Status::Dispatched
+    );
+
+    // The enterprise's link, made on the first instance, opens on the second.
+    let path = crate::stories::TestApp::path_of(created["tracking_url"].as_str().unwrap());
+    let page = second.get(&path).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(&number));
+    second.drain().await;
+    assert!(
+        sink.to("power-handler@tengzhou.example")
+            .iter()
+            .any(|mail| mail.subject.contains(&number))
+    );
+}
