@@ -75,13 +75,46 @@ impl Drop for WriteTx {
     }
 }
 
+/// The next number of `day` from the count in `daily_sequence`, on `connection` (in its transaction, if any).
+async fn next_number(connection: &mut AnyConnection, day: NaiveDate) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO daily_sequence (day, last) VALUES ($1, 1)
+         ON CONFLICT (day) DO UPDATE SET last = daily_sequence.last + 1 RETURNING last",
+    )
+    .bind(day.format("%Y-%m-%d").to_string())
+    .fetch_one(connection)
+    .await?)
+}
+
+impl Store {
+    /// Reserves the next tracking number of `day` on PostgreSQL, in a transaction of its own ahead of the
+    /// request's. Taken inside the request's transaction, the count's row would stay locked until that commit
+    /// (and its flush to disk), so every instance's submissions would queue behind one another on it. Here the
+    /// lock lasts one statement, and the commit does not wait for the disk: the request's own commit flushes
+    /// the log up to and past it, so a number an acknowledged request carries is never given out again after a
+    /// crash. A number whose request then fails stays unused (a gap, never a repeat; on SQLite, with its one
+    /// writer, numbers are taken inside the request's transaction and have no gaps).
+    async fn reserve_number(&self, day: NaiveDate) -> Result<i64, StoreError> {
+        // One statement, its own transaction: `set_config(…, true)` lasts until that transaction's commit.
+        Ok(sqlx::query_scalar(
+            "INSERT INTO daily_sequence (day, last)
+             SELECT $1, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous
+             ON CONFLICT (day) DO UPDATE SET last = daily_sequence.last + 1 RETURNING last",
+        )
+        .bind(day.format("%Y-%m-%d").to_string())
+        .fetch_one(&self.writer)
+        .await?)
+    }
+}
+
 /// The message of a write that lost a race: the order changed after the page or the step read it.
 pub const CONFLICT: &str = "该工单刚刚已被处理，状态已变化，请刷新页面查看最新情况";
 
 impl Store {
     /// Creates a request with its tracking number (numbered per Shanghai day) and the changes that follow at
     /// once (`changes` sees the new request: the first event with its receipt, and the automatic dispatch when
-    /// there is one), in one transaction: either all of it is saved, or nothing is and no number is given out.
+    /// there is one), in one transaction: either all of it is saved, or nothing is and no number is given out
+    /// (on PostgreSQL the number is reserved just before, see [`Store::reserve_number`], and may stay unused).
     /// A repeated idempotency key returns [`StoreError::Duplicate`]. Returns the request as the last change
     /// left it.
     pub async fn create_request<E>(
@@ -92,15 +125,15 @@ impl Store {
         tracking_number: impl Fn(NaiveDate, u32) -> String,
         changes: impl FnOnce(&RequestRow) -> Result<Vec<Change>, E>,
     ) -> Result<Result<RequestRow, E>, StoreError> {
+        let sequence = match self.backend {
+            Backend::Postgres => Some(self.reserve_number(day).await?),
+            Backend::Sqlite => None,
+        };
         let mut tx = WriteTx::begin(self).await?;
-        let day_text = day.format("%Y-%m-%d").to_string();
-        let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO daily_sequence (day, last) VALUES ($1, 1)
-             ON CONFLICT (day) DO UPDATE SET last = daily_sequence.last + 1 RETURNING last",
-        )
-        .bind(&day_text)
-        .fetch_one(tx.connection())
-        .await?;
+        let sequence = match sequence {
+            Some(sequence) => sequence,
+            None => next_number(tx.connection(), day).await?,
+        };
         let number = tracking_number(day, u32::try_from(sequence).unwrap_or(u32::MAX));
         let now_text = to_text(now);
         let inserted = sqlx::query(
