@@ -6,12 +6,11 @@ use qihu_forms::order::Status;
 use std::io::Cursor;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, NaiveDate, Utc};
 use qihu::serve::App;
-use qihu_forms::console::{self, Role};
+use qihu_forms::console::Role;
 use qihu_forms::domain::{Channel, NewRequest, Rating, RequestForm};
 use qihu_forms::reports::ledger::{self, Format, Period, Selection, Table};
 use qihu_forms::store::RequestFilter;
@@ -19,7 +18,8 @@ use qihu_forms::workflow::UnitAction;
 
 mod support;
 
-use support::{Session, app_settings, cookie_of, hidden, root, serve_app};
+use support::app::TestApp;
+use support::{Session, app_settings, root};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -393,77 +393,17 @@ async fn each_table_lists_what_happened_in_its_period_with_the_notices_columns()
 // The console
 // ---------------------------------------------------------------------------------------------------------------
 
-const PASSWORD: &str = "滕州推进中心2026工作台";
-
-struct TestApp {
-    _dir: tempfile::TempDir,
-    base: String,
-    app: Arc<App>,
-    client: reqwest::Client,
-}
-
+/// A server with the centre's `zhang` and the leader `lingdao`.
 async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let app = Arc::new(App::open(app_settings(dir.path())).await.unwrap());
-    for (username, role) in [("zhang", Role::Centre), ("lingdao", Role::Leader)] {
-        console::create_user(&app.store, username, None, PASSWORD, role, Utc::now())
-            .await
-            .unwrap();
-    }
-    let address = serve_app(&app).await;
-    TestApp {
-        _dir: dir,
-        base: format!("http://{address}"),
-        app,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-    }
+    let settings = app_settings(dir.path());
+    let app = TestApp::start(dir, settings).await;
+    app.add_user("zhang", Role::Centre).await;
+    app.add_user("lingdao", Role::Leader).await;
+    app
 }
 
 impl TestApp {
-    async fn login(&self, username: &str) -> Session {
-        let page = self.get(None, "/console/login").await;
-        let login_cookie = cookie_of(&page, "qihu_console_login");
-        let csrf = hidden(&page.text().await.unwrap(), "csrf_token");
-        let response = self
-            .client
-            .post(format!("{}/console/login", self.base))
-            .header("cookie", login_cookie)
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/console/ledgers"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303);
-        let cookie = cookie_of(&response, "qihu_session");
-        let page = self
-            .get(
-                Some(&Session {
-                    cookie: cookie.clone(),
-                    csrf: String::new(),
-                }),
-                "/console/ledgers",
-            )
-            .await;
-        assert_eq!(page.status(), 200);
-        let csrf = hidden(&page.text().await.unwrap(), "csrf_token");
-        Session { cookie, csrf }
-    }
-
-    async fn get(&self, session: Option<&Session>, path: &str) -> reqwest::Response {
-        let mut request = self.client.get(format!("{}{path}", self.base));
-        if let Some(session) = session {
-            request = request.header("cookie", &session.cookie);
-        }
-        request.send().await.unwrap()
-    }
-
     /// Uploads `bytes` as a ledger of `unit` through the console's form.
     async fn upload(
         &self,
@@ -798,8 +738,8 @@ async fn hostile_cells_stay_text_escaped_on_pages_and_never_formulas_in_exports(
     );
     assert_eq!(row.description, formula);
     let page = app
-        .get(
-            Some(&session),
+        .console_get(
+            &session,
             &format!("/console/requests/{}", row.tracking_number),
         )
         .await
@@ -819,7 +759,7 @@ async fn hostile_cells_stay_text_escaped_on_pages_and_never_formulas_in_exports(
 
     // CSV: every formula-like cell begins with an apostrophe.
     let csv = app
-        .get(Some(&session), &download("csv"))
+        .console_get(&session, &download("csv"))
         .await
         .bytes()
         .await
@@ -832,7 +772,7 @@ async fn hostile_cells_stay_text_escaped_on_pages_and_never_formulas_in_exports(
 
     // XLSX: the text as typed, as strings, and no formula anywhere.
     let xlsx = app
-        .get(Some(&session), &download("xlsx"))
+        .console_get(&session, &download("xlsx"))
         .await
         .bytes()
         .await
@@ -844,7 +784,7 @@ async fn hostile_cells_stay_text_escaped_on_pages_and_never_formulas_in_exports(
 
     // The printable page escapes the script.
     let print = app
-        .get(Some(&session), &download("html"))
+        .console_get(&session, &download("html"))
         .await
         .text()
         .await
@@ -912,7 +852,7 @@ async fn leaders_download_every_table_but_cannot_import() {
     let leader = app.login("lingdao").await;
 
     let page = app
-        .get(Some(&leader), "/console/ledgers")
+        .console_get(&leader, "/console/ledgers")
         .await
         .text()
         .await
@@ -921,8 +861,7 @@ async fn leaders_download_every_table_but_cannot_import() {
     assert!(!page.contains("/console/ledgers/import\">"));
 
     let response = app
-        .get(
-            Some(&leader),
+        .console_get(&leader,
             "/console/ledgers/export?table=satisfaction&from=2026-11-01&to=2026-11-30&unit=tax&format=xlsx",
         )
         .await;
@@ -947,8 +886,8 @@ async fn leaders_download_every_table_but_cannot_import() {
     assert_eq!(rows[0][4], "比较满意");
 
     let print = app
-        .get(
-            Some(&leader),
+        .console_get(
+            &leader,
             "/console/ledgers/export?table=dispatch&from=2026-11-01&to=2026-11-30&format=html",
         )
         .await;
@@ -969,8 +908,8 @@ async fn leaders_download_every_table_but_cannot_import() {
 
     // A period that ends before it starts is explained on the form.
     let wrong = app
-        .get(
-            Some(&leader),
+        .console_get(
+            &leader,
             "/console/ledgers/export?table=ledger&from=2026-11-30&to=2026-11-01&format=csv",
         )
         .await;

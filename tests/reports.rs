@@ -5,14 +5,10 @@
 //! drained explicitly.
 
 use std::process::Command;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use qihu::config::Settings;
-use qihu::serve::App;
-use qihu_forms::console::{self, Role};
+use qihu_forms::console::Role;
 use qihu_forms::domain::{Channel, NewRequest, Rating, RequestForm};
-use qihu_forms::mail::drain_outbox;
 use qihu_forms::reports::{Period, ReportKind, figures};
 use qihu_forms::store::RequestRow;
 use qihu_forms::workflow::{Forms, UnitAction};
@@ -20,7 +16,8 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::{Session, SmtpSink, app_settings, cookie_of, hidden, root, serve_app};
+use support::app::TestApp;
+use support::{Session, SmtpSink, app_settings, root};
 
 /// The questionnaires (附件5) the SMTP listener received.
 fn questionnaires(sink: &SmtpSink) -> Vec<support::Received> {
@@ -44,114 +41,19 @@ fn at(text: &str) -> DateTime<Utc> {
 // The server
 // ---------------------------------------------------------------------------------------------------------------
 
-struct TestApp {
-    dir: tempfile::TempDir,
-    base: String,
-    app: Arc<App>,
-    client: reqwest::Client,
-    settings: Settings,
-}
-
-/// A password long enough for the console.
-const PASSWORD: &str = "滕州推进中心2026工作台";
-
 /// A server with its own database and an SMTP sink; automatic dispatch off.
 async fn spawn_app() -> (TestApp, SmtpSink) {
     let (sink, smtp_port) = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = app_settings(dir.path());
     settings.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
-    let app = Arc::new(App::open(settings.clone()).await.expect("app opens"));
-    let address = serve_app(&app).await;
-    let test = TestApp {
-        dir,
-        base: format!("http://{address}"),
-        app,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        settings,
-    };
-    (test, sink)
+    (TestApp::start(dir, settings).await, sink)
 }
 
-impl TestApp {
-    fn forms(&self) -> &Forms {
-        &self.app.forms.forms
-    }
-
-    /// Creates a console user and signs in as a browser does.
-    async fn login(&self, username: &str, role: Role) -> Session {
-        console::create_user(&self.app.store, username, None, PASSWORD, role, Utc::now())
-            .await
-            .unwrap();
-        let page = self
-            .client
-            .get(format!("{}/console/login", self.base))
-            .send()
-            .await
-            .unwrap();
-        let login_cookie = cookie_of(&page, "qihu_console_login");
-        let csrf = hidden(&page.text().await.unwrap(), "csrf_token");
-        let response = self
-            .client
-            .post(format!("{}/console/login", self.base))
-            .header("cookie", login_cookie)
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/console"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303);
-        let cookie = cookie_of(&response, "qihu_session");
-        let page = self.get(&cookie, "/console").await;
-        assert_eq!(page.status(), 200);
-        let csrf = hidden(&page.text().await.unwrap(), "csrf_token");
-        Session { cookie, csrf }
-    }
-
-    async fn get(&self, cookie: &str, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn page(&self, session: &Session, path: &str) -> String {
-        let response = self.get(&session.cookie, path).await;
-        assert_eq!(response.status(), 200, "{path}");
-        response.text().await.unwrap()
-    }
-
-    async fn post(
-        &self,
-        session: &Session,
-        path: &str,
-        fields: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut fields = fields.to_vec();
-        fields.push(("csrf_token", &session.csrf));
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &session.cookie)
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn drain(&self) {
-        drain_outbox(&self.app.store, &self.app.mailer, Utc::now())
-            .await
-            .unwrap();
-    }
+/// Creates a console user and signs in as a browser does.
+async fn sign_in(app: &TestApp, username: &str, role: Role) -> Session {
+    app.add_user(username, role).await;
+    app.login(username).await
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -440,10 +342,10 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
 async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_charts() {
     let (app, _sink) = spawn_app().await;
     march(app.forms()).await;
-    let session = app.login("zhang", Role::Centre).await;
+    let session = sign_in(&app, "zhang", Role::Centre).await;
 
     // The reports page offers the four kinds and the questionnaire.
-    let page = app.page(&session, "/console/reports").await;
+    let page = app.console_page(&session, "/console/reports").await;
     for text in [
         "月通报",
         "季度测评",
@@ -454,14 +356,14 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
     ] {
         assert!(page.contains(text), "{text}");
     }
-    let page = app.page(&session, "/console").await;
+    let page = app.console_page(&session, "/console").await;
     assert!(
         page.contains("href=\"/console/reports\"") && page.contains("href=\"/console/dashboard\"")
     );
 
     let response = app
-        .get(
-            &session.cookie,
+        .console_get(
+            &session,
             "/console/reports/view?kind=monthly&period=2026-03",
         )
         .await;
@@ -493,7 +395,7 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
 
     // The quarter grades units; the half-year puts the ranking first; the year names the bottom two.
     let quarter = app
-        .page(
+        .console_page(
             &session,
             "/console/reports/view?kind=quarterly&period=2026-Q1",
         )
@@ -503,7 +405,7 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
     );
     assert!(quarter.contains("（2026年第一季度）"));
     let half = app
-        .page(
+        .console_page(
             &session,
             "/console/reports/view?kind=half-year&period=2026-H1",
         )
@@ -512,15 +414,15 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
     let ranking = half.find("二、半年排名").expect("the ranking comes first");
     assert!(ranking < half.find("办理情况</h2>").unwrap());
     let year = app
-        .page(&session, "/console/reports/view?kind=annual&period=2026")
+        .console_page(&session, "/console/reports/view?kind=annual&period=2026")
         .await;
     assert!(year.contains("年终总评通报") && year.contains("书面检查"));
     assert!(year.contains("向市政府写出书面检查"));
 
     // Wrong periods are explained in Chinese.
     let response = app
-        .get(
-            &session.cookie,
+        .console_get(
+            &session,
             "/console/reports/view?kind=monthly&period=2026-13",
         )
         .await;
@@ -533,8 +435,8 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
             .contains("月份应在 1 到 12 之间")
     );
     let response = app
-        .get(
-            &session.cookie,
+        .console_get(
+            &session,
             "/console/reports/view?kind=quarterly&period=2026-10",
         )
         .await;
@@ -547,8 +449,8 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
             .contains("季度测评的统计期间应为季度")
     );
     let response = app
-        .get(
-            &session.cookie,
+        .console_get(
+            &session,
             "/console/reports/view?kind=monthly&period=2099-01",
         )
         .await;
@@ -556,7 +458,7 @@ async fn the_monthly_report_shows_the_citys_heading_the_units_rates_and_svg_char
     assert!(response.text().await.unwrap().contains("尚未开始"));
     // Without a session: to the login page.
     let response = app
-        .get("", "/console/reports/view?kind=monthly&period=2026-03")
+        .get("/console/reports/view?kind=monthly&period=2026-03")
         .await;
     assert_eq!(response.status(), 303);
 }
@@ -567,10 +469,10 @@ async fn the_workbook_opens_with_calamine_and_has_the_figures() {
 
     let (app, _sink) = spawn_app().await;
     march(app.forms()).await;
-    let session = app.login("zhang", Role::Centre).await;
+    let session = sign_in(&app, "zhang", Role::Centre).await;
     let response = app
-        .get(
-            &session.cookie,
+        .console_get(
+            &session,
             "/console/reports/download?kind=monthly&period=2026-03",
         )
         .await;
@@ -734,9 +636,9 @@ async fn qihu_report_writes_the_page_and_the_workbook_and_refuses_wrong_periods(
 async fn a_leader_sees_the_dashboard_and_the_reports_but_cannot_send_questionnaires() {
     let (app, sink) = spawn_app().await;
     march(app.forms()).await;
-    let leader = app.login("shizhang", Role::Leader).await;
+    let leader = sign_in(&app, "shizhang", Role::Leader).await;
 
-    let html = app.page(&leader, "/console/dashboard").await;
+    let html = app.console_page(&leader, "/console/dashboard").await;
     assert!(html.contains("领导看板"));
     for text in [
         "响应率",
@@ -767,19 +669,16 @@ async fn a_leader_sees_the_dashboard_and_the_reports_but_cannot_send_questionnai
     assert!(!cards.contains("税务局"));
     assert!(!html.contains("发送评价问卷"));
 
-    let reports = app.page(&leader, "/console/reports").await;
+    let reports = app.console_page(&leader, "/console/reports").await;
     assert!(reports.contains("领导账号只读"));
     assert!(!reports.contains("action=\"/console/reports/questionnaire\""));
     let view = app
-        .get(
-            &leader.cookie,
-            "/console/reports/view?kind=monthly&period=2026-03",
-        )
+        .console_get(&leader, "/console/reports/view?kind=monthly&period=2026-03")
         .await;
     assert_eq!(view.status(), 200);
 
     let refused = app
-        .post(
+        .console_submit(
             &leader,
             "/console/reports/questionnaire",
             &[("month", "2026-03")],
@@ -833,11 +732,11 @@ async fn the_dashboards_card_states_are_those_of_the_supervision_rules() {
 async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counted() {
     let (app, sink) = spawn_app().await;
     let [a, _, _, d] = march(app.forms()).await;
-    let session = app.login("zhang", Role::Centre).await;
+    let session = sign_in(&app, "zhang", Role::Centre).await;
 
     // Sent to the three enterprises whose orders were closed in March (not the town's open order).
     let response = app
-        .post(
+        .console_submit(
             &session,
             "/console/reports/questionnaire",
             &[("month", "2026-03")],
@@ -845,7 +744,7 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         .await;
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let page = app.page(&session, &location).await;
+    let page = app.console_page(&session, &location).await;
     assert!(
         page.contains("2026年3月办结工单 3 件：本次发送问卷 3 份"),
         "{page}"
@@ -863,14 +762,14 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
 
     // Sending again e-mails nobody.
     let response = app
-        .post(
+        .console_submit(
             &session,
             "/console/reports/questionnaire",
             &[("month", "2026-03")],
         )
         .await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let page = app.page(&session, &location).await;
+    let page = app.console_page(&session, &location).await;
     assert!(
         page.contains("本次发送问卷 0 份，此前已发送 3 份（未重复发送）"),
         "{page}"
@@ -968,7 +867,7 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
     assert_eq!(tax.tally.questionnaire.denominator, 1);
     assert_eq!(tax.tally.questionnaire.label(), "0.0%");
     let report = app
-        .page(
+        .console_page(
             &session,
             &format!("/console/reports/view?kind=monthly&period={month}"),
         )
@@ -977,7 +876,9 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         report.contains("本期共回收企业评价问卷（附件5） 1 份"),
         "{report}"
     );
-    let progress = app.page(&session, "/console/reports?month=2026-03").await;
+    let progress = app
+        .console_page(&session, "/console/reports?month=2026-03")
+        .await;
     assert!(
         progress.contains("<td data-label=\"已回收\">1</td>"),
         "{progress}"

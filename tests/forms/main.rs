@@ -1,4 +1,4 @@
-//! The forms backend end to end on SQLite, the embedded default: the story suite (`stories.rs`) and order
+//! The forms backend end to end on SQLite, the embedded default: the story suite (`stories/`) and order
 //! integrity (`integrity.rs`: races, roles, idempotency), which `tests/forms_postgres` runs on PostgreSQL too,
 //! and the faults of an SQLite file (`sqlite_faults.rs`: a full disk, kill -9).
 

@@ -175,7 +175,7 @@ async fn the_pass_of_an_instance_that_died_holding_the_lease_is_taken_over_when_
         app.stored(&number).await.status,
         qihu_forms::order::Status::Dispatched
     );
-    let config = app._dir.path().join("qihu.toml");
+    let config = app.dir.path().join("qihu.toml");
     std::fs::write(&config, toml::to_string(&app.settings).unwrap()).unwrap();
 
     // An instance takes the lease for a pass at `start` and dies in the middle (it never gives the lease up).

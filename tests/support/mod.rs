@@ -1,6 +1,8 @@
 //! What the end-to-end test binaries share: the repository root, the settings of an app in a temporary folder,
-//! and a small SMTP server on loopback. Each binary uses a part of it.
+//! the one running test server (`app.rs`), and a small SMTP server on loopback. Each binary uses a part of it.
 #![allow(dead_code)]
+
+pub mod app;
 
 use std::net::SocketAddr;
 use std::path::Path;
