@@ -13,7 +13,8 @@
 //!   past them;
 //! - what belongs to the old processes and not to the data is left behind: leases, and the outbox claims of
 //!   their mail workers (a message claimed but not yet sent is due again at once on the target);
-//! - on PostgreSQL the target is analysed afterwards, so the planner has statistics from the first request.
+//! - on PostgreSQL the target is vacuumed and analysed afterwards, so the planner has statistics and index-only
+//!   scans from the first request.
 
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
@@ -135,8 +136,11 @@ pub async fn copy_database(source: &Store, target: &Store) -> Result<CopyReport,
     tx.commit().await?;
     snapshot.end().await;
     if target.backend == Backend::Postgres {
-        // A bulk load leaves the planner without statistics until autovacuum comes by.
-        sqlx::query("ANALYZE").execute(&target.writer).await?;
+        // A bulk load leaves the planner without statistics and the visibility map empty (no index-only
+        // scans) until autovacuum comes by.
+        sqlx::query("VACUUM (ANALYZE)")
+            .execute(&target.writer)
+            .await?;
     }
     Ok(report)
 }

@@ -133,6 +133,24 @@ impl Store {
         let open = crate::order::Status::open_sql_list();
         // One line per event, fields joined by U+001F and lines by U+001E, bucketed so that no single text
         // grows without bound; PostgreSQL reads the same fields from the JSON payload with its own operators.
+        // For up to a quarter, the relevant orders are a few percent of the table: one index look-up each
+        // (`OFFSET 0` keeps PostgreSQL's planner from turning it back into a hash join over every event, which it
+        // picks from an estimate four times too high; monthly bulletin over 1,000,000 orders 3.5 s → 1.4 s). For
+        // longer periods they are most of the table, and the hash join is faster (annual 12 s against 22 s).
+        let events_of_relevant = if as_of - start <= chrono::Duration::days(100) {
+            format!(
+                "FROM relevant CROSS JOIN LATERAL (
+                          SELECT * FROM events e
+                           WHERE e.request_id = relevant.request_id AND e.kind IN ({kinds}) AND e.at < $2
+                          OFFSET 0
+                      ) AS e"
+            )
+        } else {
+            format!(
+                "FROM relevant JOIN events e ON e.request_id = relevant.request_id
+                       AND e.kind IN ({kinds}) AND e.at < $2"
+            )
+        };
         let facts = match self.backend {
             Backend::Sqlite => format!(
                 r#"             facts(bucket, line) AS (
@@ -184,9 +202,8 @@ impl Store {
                                          THEN CASE WHEN p -> 'closed' = 'true'::jsonb THEN '1' ELSE '0' END END, '')
                         || chr(31)
                         || coalesce(CASE WHEN e.kind = 'card_waived' THEN p ->> 'card_event_id' END, '')
-                 FROM relevant JOIN events e ON e.request_id = relevant.request_id
+                 {events_of_relevant}
                       CROSS JOIN LATERAL (SELECT e.payload::jsonb AS p) AS payload
-                 WHERE e.kind IN ({kinds}) AND e.at < $2
              )
 "#
             ),
