@@ -41,10 +41,7 @@ fn copy(settings: &Settings, args: DbCopyArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("源数据库文件 {} 不存在", file.display());
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("无法启动异步运行时")?;
+    let runtime = crate::forms_commands::runtime()?;
     let (report, stored_file_key) = runtime.block_on(async {
         let source = Store::connect(&args.from)
             .await

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod database;
+pub mod forms_commands;
 pub mod markdown;
 pub mod model;
 pub mod policy;

@@ -18,8 +18,6 @@
 //! 4. A "current verification" starts at the rating that opened it: explanations, uploads and opinions of an
 //!    earlier verification (before a 退回重办) do not count for the current one.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -43,49 +41,7 @@ pub const RULE: &str = "滕政办发〔2022〕1号 二（四）3：承办单位�
 /// Longest explanation and opinion, in characters.
 pub const MAX_TEXT: usize = 2000;
 
-/// 核查结论: what the task force decides on a verified order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Conclusion {
-    /// 情况属实，予以销号: the unit handled the request as law and policy allow; the remaining dissatisfaction
-    /// cannot be met. The order is closed with the opinion as its reason.
-    Close,
-    /// 退回重办: the handling falls short; the lead unit redoes it within 3 working days.
-    Rework,
-}
-
-impl Conclusion {
-    pub const ALL: [Conclusion; 2] = [Conclusion::Close, Conclusion::Rework];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Conclusion::Close => "close",
-            Conclusion::Rework => "rework",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Conclusion::Close => "情况属实，予以销号",
-            Conclusion::Rework => "退回承办单位重新办理",
-        }
-    }
-}
-
-impl FromStr for Conclusion {
-    type Err = WorkflowError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        Conclusion::ALL
-            .into_iter()
-            .find(|conclusion| conclusion.code() == input.trim())
-            .ok_or_else(|| {
-                WorkflowError::Invalid(
-                    "请选择核查结论：情况属实，予以销号；或退回承办单位重新办理".to_owned(),
-                )
-            })
-    }
-}
+pub use crate::order::Conclusion;
 
 fn text<'a>(event: &'a EventRow, key: &str) -> Option<&'a str> {
     event.payload.get(key).and_then(|value| value.as_str())
@@ -617,16 +573,5 @@ mod tests {
             .collect();
         assert_eq!(current, [2]);
         assert_eq!(rounds(&events).len(), 3);
-    }
-
-    #[test]
-    fn conclusions_read_their_codes_only() {
-        assert_eq!("close".parse::<Conclusion>().unwrap(), Conclusion::Close);
-        assert_eq!(
-            " rework ".parse::<Conclusion>().unwrap(),
-            Conclusion::Rework
-        );
-        assert!("予以销号".parse::<Conclusion>().is_err());
-        assert!("".parse::<Conclusion>().is_err());
     }
 }

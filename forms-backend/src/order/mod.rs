@@ -5,11 +5,13 @@
 mod actor;
 mod event;
 pub mod link;
+mod outcome;
 pub mod rules;
 mod status;
 
 pub use actor::{Actor, UnknownActor};
 pub use event::{EventKind, UnknownEventKind};
 pub use link::{Link, LinkRole};
+pub use outcome::{CardKind, Conclusion, UnknownConclusion};
 pub use rules::{OrderState, Outcome, Refusal, Step, decide};
 pub use status::{Status, UnknownStatus};

@@ -15,80 +15,27 @@ use chrono_tz::Asia::Shanghai;
 use serde::Serialize;
 
 use crate::calendar::Calendar;
+use crate::order::EventKind;
 
-/// The event kinds the figures are folded from (the event log's names).
-pub const FOLD_KINDS: [&str; 15] = [
-    "dispatched",
-    "accepted",
-    "plan_submitted",
-    "plan_approved",
-    "resolved",
-    "returned",
-    "rated",
-    "forwarded",
-    "yellow_card",
-    "red_card",
-    "interview",
-    "card_waived",
-    "false_feedback",
-    "questionnaire",
-    "verification_opinion",
+/// The event kinds the figures are folded from; the others (submissions, progress notes, reminders …) do not
+/// change a figure.
+pub const FOLD_KINDS: [EventKind; 15] = [
+    EventKind::Dispatched,
+    EventKind::Accepted,
+    EventKind::PlanSubmitted,
+    EventKind::PlanApproved,
+    EventKind::Resolved,
+    EventKind::Returned,
+    EventKind::Rated,
+    EventKind::Forwarded,
+    EventKind::YellowCard,
+    EventKind::RedCard,
+    EventKind::Interview,
+    EventKind::CardWaived,
+    EventKind::FalseFeedback,
+    EventKind::Questionnaire,
+    EventKind::VerificationOpinion,
 ];
-
-/// What an event is, for the fold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FactKind {
-    /// 派单 / 改派: names the lead unit and its deadline.
-    Dispatched,
-    /// 受理
-    Accepted,
-    /// 提交解决方案 (a response, like accepting).
-    PlanSubmitted,
-    /// 批准解决方案: the deadline becomes the committed date.
-    PlanApproved,
-    /// 反馈办理结果 (申请销号), with 是否解决.
-    Resolved,
-    /// 不满意，退回重新办理: a rating and a new deadline (a rework round).
-    Returned,
-    /// 评价 (closing when satisfied, to the task force when still unsatisfied after two rounds).
-    Rated,
-    /// 报推进中心: a town or the zone hands the order back.
-    Forwarded,
-    YellowCard,
-    RedCard,
-    Interview,
-    /// 免于亮牌: the card named no longer counts.
-    CardWaived,
-    /// 虚假反馈
-    FalseFeedback,
-    /// 问卷 (附件5 sent monthly): an answer.
-    Questionnaire,
-    /// 专班核查意见 (notice §二(四)3): closes the order (销号) or returns it for a rework round.
-    Verified,
-}
-
-impl FactKind {
-    pub fn of(code: &str) -> Option<FactKind> {
-        Some(match code {
-            "dispatched" => FactKind::Dispatched,
-            "accepted" => FactKind::Accepted,
-            "plan_submitted" => FactKind::PlanSubmitted,
-            "plan_approved" => FactKind::PlanApproved,
-            "resolved" => FactKind::Resolved,
-            "returned" => FactKind::Returned,
-            "rated" => FactKind::Rated,
-            "forwarded" => FactKind::Forwarded,
-            "yellow_card" => FactKind::YellowCard,
-            "red_card" => FactKind::RedCard,
-            "interview" => FactKind::Interview,
-            "card_waived" => FactKind::CardWaived,
-            "false_feedback" => FactKind::FalseFeedback,
-            "questionnaire" => FactKind::Questionnaire,
-            "verification_opinion" => FactKind::Verified,
-            _ => return None,
-        })
-    }
-}
 
 /// A unit as the events of a [`FactLog`] name it: an index into [`FactLog::units`].
 pub type UnitIndex = u16;
@@ -99,7 +46,7 @@ pub struct FactEvent {
     pub request_id: i64,
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub kind: FactKind,
+    pub kind: EventKind,
     /// The unit of a `unit:<id>` actor.
     pub actor_unit: Option<UnitIndex>,
     /// The unit the payload names: the lead unit of a dispatch; the unit of a card, of false feedback, of a
@@ -355,7 +302,7 @@ pub fn tally(log: &FactLog, window: Window, working_days: &WorkingDays<'_>) -> F
     let events = &log.events;
     let waived: BTreeSet<i64> = events
         .iter()
-        .filter(|event| event.kind == FactKind::CardWaived && event.at < window.as_of)
+        .filter(|event| event.kind == EventKind::CardWaived && event.at < window.as_of)
         .filter_map(|event| event.waived_card)
         .collect();
     let mut tallies = vec![Tally::default(); log.units.len()];
@@ -466,7 +413,7 @@ fn fold_order(
         let in_period = window.contains(at);
         let actor = event.actor_unit;
         match event.kind {
-            FactKind::Dispatched => {
+            EventKind::Dispatched => {
                 let Some(unit) = event.unit else {
                     continue;
                 };
@@ -498,20 +445,20 @@ fn fold_order(
                 due = event.due_at;
                 open = true;
             }
-            FactKind::Accepted | FactKind::PlanSubmitted => {
+            EventKind::Accepted | EventKind::PlanSubmitted => {
                 if let Some(unit) = actor {
                     meet(&mut response_owed, unit, at, window, tallies, response);
                 }
                 open = true;
             }
-            FactKind::PlanApproved => {
+            EventKind::PlanApproved => {
                 if let Some(ob) = result_owed.as_mut() {
                     ob.due = event.due_at.or(ob.due);
                 }
                 due = event.due_at.or(due);
                 open = true;
             }
-            FactKind::Resolved => {
+            EventKind::Resolved => {
                 let Some(unit) = actor else { continue };
                 meet(&mut response_owed, unit, at, window, tallies, response);
                 meet(&mut result_owed, unit, at, window, tallies, on_time);
@@ -528,7 +475,7 @@ fn fold_order(
                 }
                 open = false;
             }
-            FactKind::Returned => {
+            EventKind::Returned => {
                 if let Some(unit) = lead {
                     if in_period {
                         let tally = &mut tallies[usize::from(unit)];
@@ -544,7 +491,7 @@ fn fold_order(
                 due = event.due_at.or(due);
                 open = true;
             }
-            FactKind::Rated => {
+            EventKind::Rated => {
                 if let Some(unit) = lead
                     && in_period
                 {
@@ -559,7 +506,7 @@ fn fold_order(
                 }
                 open = false;
             }
-            FactKind::Verified if event.closure => {
+            EventKind::VerificationOpinion if event.closure => {
                 if let Some(unit) = lead
                     && in_period
                 {
@@ -567,7 +514,7 @@ fn fold_order(
                 }
                 open = false;
             }
-            FactKind::Verified => {
+            EventKind::VerificationOpinion => {
                 // 退回重办: like a return after 不满意, a new result owed within 3 working days (no new rating).
                 if let Some(unit) = lead {
                     if in_period {
@@ -581,7 +528,7 @@ fn fold_order(
                 due = event.due_at.or(due);
                 open = true;
             }
-            FactKind::Forwarded => {
+            EventKind::Forwarded => {
                 if let Some(unit) = actor {
                     // Handing a matter the town cannot solve to the centre is a response (notice §二(二)).
                     meet(&mut response_owed, unit, at, window, tallies, response);
@@ -591,26 +538,26 @@ fn fold_order(
                 lead = None;
                 open = false;
             }
-            FactKind::YellowCard | FactKind::RedCard | FactKind::Interview => {
+            EventKind::YellowCard | EventKind::RedCard | EventKind::Interview => {
                 if in_period
                     && !waived.contains(&event.id)
                     && let Some(unit) = event.unit
                 {
                     let tally = &mut tallies[usize::from(unit)];
                     match event.kind {
-                        FactKind::YellowCard => tally.yellow_cards += 1,
-                        FactKind::RedCard => tally.red_cards += 1,
+                        EventKind::YellowCard => tally.yellow_cards += 1,
+                        EventKind::RedCard => tally.red_cards += 1,
                         _ => tally.interviews += 1,
                     }
                 }
             }
-            FactKind::FalseFeedback => {
+            EventKind::FalseFeedback => {
                 false_feedback = true;
                 if in_period && let Some(unit) = event.unit.or(lead) {
                     tallies[usize::from(unit)].false_feedback += 1;
                 }
             }
-            FactKind::Questionnaire => {
+            EventKind::Questionnaire => {
                 if in_period && let Some(unit) = event.unit.or(lead) {
                     let ratio = &mut tallies[usize::from(unit)].questionnaire;
                     ratio.denominator += 1;
@@ -619,7 +566,8 @@ fn fold_order(
                     }
                 }
             }
-            FactKind::CardWaived => {}
+            // Waivers are read before the fold; the other kinds are not in FOLD_KINDS.
+            _ => {}
         }
     }
     settle_if_late(&mut response_owed, window.as_of, window, tallies, response);
@@ -683,7 +631,12 @@ mod tests {
             self
         }
 
-        fn push(&mut self, when: &str, kind: FactKind, adjust: impl FnOnce(&mut FactEvent)) -> i64 {
+        fn push(
+            &mut self,
+            when: &str,
+            kind: EventKind,
+            adjust: impl FnOnce(&mut FactEvent),
+        ) -> i64 {
             let id = self.log.events.len() as i64 + 1;
             let mut event = FactEvent {
                 request_id: self.request_id,
@@ -704,14 +657,14 @@ mod tests {
 
         fn dispatch(&mut self, when: &str, unit: &str, due: &str) -> &mut History {
             let unit = self.unit(unit);
-            self.push(when, FactKind::Dispatched, |e| {
+            self.push(when, EventKind::Dispatched, |e| {
                 e.unit = unit;
                 e.due_at = Some(at(due));
             });
             self
         }
 
-        fn by(&mut self, when: &str, kind: FactKind, unit: &str) -> &mut History {
+        fn by(&mut self, when: &str, kind: EventKind, unit: &str) -> &mut History {
             let unit = self.unit(unit);
             self.push(when, kind, |e| e.actor_unit = unit);
             self
@@ -719,7 +672,7 @@ mod tests {
 
         fn resolve(&mut self, when: &str, unit: &str, solved: bool) -> &mut History {
             let unit = self.unit(unit);
-            self.push(when, FactKind::Resolved, |e| {
+            self.push(when, EventKind::Resolved, |e| {
                 e.actor_unit = unit;
                 e.yes = Some(solved);
             });
@@ -727,7 +680,7 @@ mod tests {
         }
 
         fn rate(&mut self, when: &str, satisfied: bool) -> &mut History {
-            self.push(when, FactKind::Rated, |e| {
+            self.push(when, EventKind::Rated, |e| {
                 e.yes = Some(satisfied);
                 e.closure = satisfied;
             });
@@ -735,14 +688,14 @@ mod tests {
         }
 
         fn returned(&mut self, when: &str, due: &str) -> &mut History {
-            self.push(when, FactKind::Returned, |e| {
+            self.push(when, EventKind::Returned, |e| {
                 e.yes = Some(false);
                 e.due_at = Some(at(due));
             });
             self
         }
 
-        fn card(&mut self, when: &str, kind: FactKind, unit: &str) -> i64 {
+        fn card(&mut self, when: &str, kind: EventKind, unit: &str) -> i64 {
             let unit = self.unit(unit);
             self.push(when, kind, |e| e.unit = unit)
         }
@@ -788,7 +741,7 @@ mod tests {
                 "tax",
                 "2026-03-09T23:59:59+08:00",
             )
-            .by("2026-03-02T10:00:00+08:00", FactKind::Accepted, "tax")
+            .by("2026-03-02T10:00:00+08:00", EventKind::Accepted, "tax")
             .resolve("2026-03-04T16:00:00+08:00", "tax", true)
             .rate("2026-03-05T09:00:00+08:00", true);
         history.order().dispatch(
@@ -796,9 +749,9 @@ mod tests {
             "tax",
             "2026-03-10T23:59:59+08:00",
         );
-        history.card("2026-03-11T00:05:00+08:00", FactKind::YellowCard, "tax");
+        history.card("2026-03-11T00:05:00+08:00", EventKind::YellowCard, "tax");
         history
-            .by("2026-03-11T09:00:00+08:00", FactKind::Accepted, "tax")
+            .by("2026-03-11T09:00:00+08:00", EventKind::Accepted, "tax")
             .resolve("2026-03-12T09:00:00+08:00", "tax", true)
             .rate("2026-03-12T15:00:00+08:00", true);
         history
@@ -808,7 +761,7 @@ mod tests {
                 "tax",
                 "2026-03-11T23:59:59+08:00",
             )
-            .by("2026-03-04T11:00:00+08:00", FactKind::Accepted, "tax")
+            .by("2026-03-04T11:00:00+08:00", EventKind::Accepted, "tax")
             .resolve("2026-03-09T09:00:00+08:00", "tax", true)
             .returned("2026-03-10T09:00:00+08:00", "2026-03-13T23:59:59+08:00")
             .resolve("2026-03-12T09:00:00+08:00", "tax", true)
@@ -820,7 +773,7 @@ mod tests {
                 "tax",
                 "2026-03-30T23:59:59+08:00",
             )
-            .by("2026-03-24T09:00:00+08:00", FactKind::Accepted, "tax");
+            .by("2026-03-24T09:00:00+08:00", EventKind::Accepted, "tax");
         history
     }
 
@@ -862,15 +815,19 @@ mod tests {
                     "tax",
                     "2026-03-09T23:59:59+08:00",
                 )
-                .by("2026-03-03T09:00:00+08:00", FactKind::Accepted, "tax")
+                .by("2026-03-03T09:00:00+08:00", EventKind::Accepted, "tax")
                 .resolve("2026-03-04T09:00:00+08:00", "tax", true)
                 .returned("2026-03-05T09:00:00+08:00", "2026-03-10T23:59:59+08:00")
                 .resolve("2026-03-06T09:00:00+08:00", "tax", true)
                 .rate("2026-03-09T09:00:00+08:00", false);
-            history.push("2026-03-12T09:00:00+08:00", FactKind::Verified, |e| {
-                e.closure = closes;
-                e.due_at = (!closes).then(|| at("2026-03-17T23:59:59+08:00"));
-            });
+            history.push(
+                "2026-03-12T09:00:00+08:00",
+                EventKind::VerificationOpinion,
+                |e| {
+                    e.closure = closes;
+                    e.due_at = (!closes).then(|| at("2026-03-17T23:59:59+08:00"));
+                },
+            );
         }
 
         // Act: at the end of March the returned order has not been reported again.
@@ -929,7 +886,7 @@ mod tests {
                 "power",
                 "2026-03-10T23:59:59+08:00",
             )
-            .by("2026-03-03T10:00:00+08:00", FactKind::Accepted, "power")
+            .by("2026-03-03T10:00:00+08:00", EventKind::Accepted, "power")
             .resolve("2026-03-05T10:00:00+08:00", "power", false);
         let folded = fold(&history, march());
         // One order, dispatched twice: dispatched once.
@@ -958,8 +915,8 @@ mod tests {
                 "tax",
                 "2026-03-09T23:59:59+08:00",
             )
-            .by("2026-03-03T09:00:00+08:00", FactKind::PlanSubmitted, "tax");
-        history.push("2026-03-04T09:00:00+08:00", FactKind::PlanApproved, |e| {
+            .by("2026-03-03T09:00:00+08:00", EventKind::PlanSubmitted, "tax");
+        history.push("2026-03-04T09:00:00+08:00", EventKind::PlanApproved, |e| {
             e.due_at = Some(at("2026-03-20T23:59:59+08:00"))
         });
         history.resolve("2026-03-18T09:00:00+08:00", "tax", true);
@@ -970,7 +927,7 @@ mod tests {
                 "hongxu",
                 "2026-03-09T23:59:59+08:00",
             )
-            .by("2026-03-03T09:00:00+08:00", FactKind::Forwarded, "hongxu");
+            .by("2026-03-03T09:00:00+08:00", EventKind::Forwarded, "hongxu");
         let tallies = run(&history, march());
         assert_eq!(tallies["tax"].on_time, Ratio::new(1, 1));
         assert_eq!(tallies["tax"].response, Ratio::new(1, 1));
@@ -988,15 +945,15 @@ mod tests {
             "tax",
             "2026-03-09T23:59:59+08:00",
         );
-        let yellow = history.card("2026-03-10T00:05:00+08:00", FactKind::YellowCard, "tax");
-        history.card("2026-03-16T00:05:00+08:00", FactKind::YellowCard, "tax");
-        history.card("2026-03-16T00:05:00+08:00", FactKind::RedCard, "tax");
-        history.push("2026-03-17T09:00:00+08:00", FactKind::CardWaived, |e| {
+        let yellow = history.card("2026-03-10T00:05:00+08:00", EventKind::YellowCard, "tax");
+        history.card("2026-03-16T00:05:00+08:00", EventKind::YellowCard, "tax");
+        history.card("2026-03-16T00:05:00+08:00", EventKind::RedCard, "tax");
+        history.push("2026-03-17T09:00:00+08:00", EventKind::CardWaived, |e| {
             e.waived_card = Some(yellow)
         });
         history.resolve("2026-03-18T09:00:00+08:00", "tax", true);
         let tax = history.unit("tax");
-        history.push("2026-03-19T09:00:00+08:00", FactKind::FalseFeedback, |e| {
+        history.push("2026-03-19T09:00:00+08:00", EventKind::FalseFeedback, |e| {
             e.unit = tax
         });
         let tax = run(&history, march())["tax"];

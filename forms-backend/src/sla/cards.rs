@@ -43,19 +43,16 @@
 //! Escalations are re-derived on every pass, so a pass interrupted between a yellow and its red card
 //! completes the red card on the next pass.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 use serde::Serialize;
 use serde_json::json;
-use tera::Context;
 
-use crate::dispatch::Unit;
-use crate::order::{EventKind, Status};
+use crate::order::EventKind;
 use crate::store::cards::SupervisionEvent;
-use crate::store::{Change, EventRow, OutgoingMail, RequestRow, Store};
-use crate::workflow::{Forms, MailRequest, WorkflowError};
+use crate::store::{Change, RequestRow};
+use crate::workflow::{Forms, WorkflowError};
 
 /// The actor of every card.
 pub const ACTOR: &str = "system:supervision";
@@ -91,50 +88,9 @@ impl CardState {
     }
 }
 
-/// The kinds of card events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CardKind {
-    YellowCard,
-    RedCard,
-    Interview,
-}
-
-impl CardKind {
-    /// The event a card of this kind is recorded as.
-    pub fn event(self) -> EventKind {
-        match self {
-            CardKind::YellowCard => EventKind::YellowCard,
-            CardKind::RedCard => EventKind::RedCard,
-            CardKind::Interview => EventKind::Interview,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            CardKind::YellowCard => "yellow_card",
-            CardKind::RedCard => "red_card",
-            CardKind::Interview => "interview",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            CardKind::YellowCard => "黄牌（督办通知）",
-            CardKind::RedCard => "红牌警示（专班约谈分管负责人）",
-            CardKind::Interview => "约谈主要负责人（市政府领导约谈）",
-        }
-    }
-
-    fn of(code: &str) -> Option<CardKind> {
-        match code {
-            "yellow_card" => Some(CardKind::YellowCard),
-            "red_card" => Some(CardKind::RedCard),
-            "interview" => Some(CardKind::Interview),
-            _ => None,
-        }
-    }
-}
+pub use super::pass::{IssuedCard, PassReport, supervise};
+pub use super::reminders::{REMINDER_KIND, remind};
+pub use crate::order::CardKind;
 
 /// A counted card of a unit's current sequence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -155,7 +111,7 @@ pub struct UnitStanding {
     pub red_in_row: Vec<CardRef>,
 }
 
-fn card_unit(event: &SupervisionEvent) -> Option<&str> {
+pub(super) fn card_unit(event: &SupervisionEvent) -> Option<&str> {
     event
         .event
         .payload
@@ -163,7 +119,7 @@ fn card_unit(event: &SupervisionEvent) -> Option<&str> {
         .and_then(|unit| unit.as_str())
 }
 
-fn card_ref(event: &SupervisionEvent) -> CardRef {
+pub(super) fn card_ref(event: &SupervisionEvent) -> CardRef {
     CardRef {
         event_id: event.event.id,
         request_id: event.request_id,
@@ -173,7 +129,7 @@ fn card_ref(event: &SupervisionEvent) -> CardRef {
 }
 
 /// The ids of the cards waived at or before `now`.
-fn waived_cards(events: &[SupervisionEvent], now: DateTime<Utc>) -> BTreeSet<i64> {
+pub(super) fn waived_cards(events: &[SupervisionEvent], now: DateTime<Utc>) -> BTreeSet<i64> {
     events
         .iter()
         .filter(|event| event.event.kind == "card_waived" && event.event.at <= now)
@@ -282,500 +238,6 @@ pub fn is_overdue(order: &RequestRow, now: DateTime<Utc>) -> bool {
     order.due_at.is_some_and(|due| due < now) && order.status.is_open()
 }
 
-/// One card a pass issued.
-#[derive(Debug, Clone, Serialize)]
-pub struct IssuedCard {
-    pub kind: CardKind,
-    pub unit: String,
-    pub tracking_number: String,
-    pub event_id: i64,
-    pub evidence: String,
-    /// How many e-mails were queued.
-    pub mails: usize,
-}
-
-/// What a pass did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PassReport {
-    /// Orders reminded of their deadline in this pass.
-    pub reminders: usize,
-    /// Open orders past their deadline.
-    pub overdue: usize,
-    pub issued: Vec<IssuedCard>,
-    /// Another instance was running a pass, so this one did nothing.
-    pub held_elsewhere: bool,
-}
-
-fn shanghai(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Shanghai)
-        .format("%Y年%-m月%-d日 %H:%M")
-        .to_string()
-}
-
-/// Renders the 督办通知 (`email/supervision_notice.{txt,html}`) for each recipient.
-#[allow(clippy::too_many_arguments)]
-fn notices(
-    forms: &Forms,
-    recipients: &[String],
-    order: &RequestRow,
-    unit: &Unit,
-    kind: CardKind,
-    rule: &str,
-    evidence: &str,
-    orders: &[String],
-) -> Result<Vec<OutgoingMail>, WorkflowError> {
-    let mut context: Context = forms.page_context.clone();
-    context.insert("request", &MailRequest::of(order));
-    context.insert("unit", unit);
-    context.insert("card", kind.code());
-    context.insert("card_label", kind.label());
-    context.insert("rule", rule);
-    context.insert("evidence", evidence);
-    context.insert("orders", orders);
-    if let Some(due) = order.due_at {
-        context.insert("due", &shanghai(due));
-    }
-    let subject = match kind {
-        CardKind::YellowCard => format!(
-            "【督办通知·黄牌】{}：{}未按期反馈办理结果",
-            order.tracking_number,
-            unit.display_name()
-        ),
-        CardKind::RedCard => format!(
-            "【红牌警示】{}连续两次被亮黄牌，请专班约谈其分管负责人",
-            unit.display_name()
-        ),
-        CardKind::Interview => format!(
-            "【约谈】{}连续两次被红牌警示，请市政府领导约谈其主要负责人",
-            unit.display_name()
-        ),
-    };
-    render_mails(
-        forms,
-        "email/supervision_notice",
-        &context,
-        &subject,
-        recipients,
-    )
-}
-
-/// Renders `template`.txt and .html once and addresses a copy to each distinct, non-empty recipient.
-fn render_mails(
-    forms: &Forms,
-    template: &str,
-    context: &Context,
-    subject: &str,
-    recipients: &[String],
-) -> Result<Vec<OutgoingMail>, WorkflowError> {
-    let render = |extension: &str| {
-        let template = format!("{template}.{extension}");
-        forms
-            .templates
-            .render(&template, context)
-            .map_err(|error| WorkflowError::Template(format!("{template}：{error:?}")))
-    };
-    let text_body = render("txt")?;
-    let html_body = render("html")?;
-    let mut seen = BTreeSet::new();
-    Ok(recipients
-        .iter()
-        .filter(|recipient| !recipient.trim().is_empty() && seen.insert(recipient.as_str()))
-        .map(|recipient| OutgoingMail {
-            recipient: recipient.clone(),
-            subject: subject.to_owned(),
-            text_body: text_body.clone(),
-            html_body: html_body.clone(),
-        })
-        .collect())
-}
-
-/// Who receives the notice of a card: the handlers (yellow), the task force and the deputy head (red), the
-/// head and the leader in charge (interview).
-fn recipients(forms: &Forms, unit: &Unit, kind: CardKind) -> Vec<String> {
-    match kind {
-        CardKind::YellowCard => unit.handlers.clone(),
-        CardKind::RedCard => forms
-            .directory
-            .task_force
-            .emails
-            .iter()
-            .cloned()
-            .chain(unit.deputy_head.clone())
-            .collect(),
-        CardKind::Interview => unit
-            .head
-            .iter()
-            .cloned()
-            .chain(
-                unit.leader
-                    .as_deref()
-                    .and_then(|id| forms.directory.leader(id))
-                    .map(|leader| leader.email.clone()),
-            )
-            .collect(),
-    }
-}
-
-/// The change that records one card on `order` with its notices.
-#[allow(clippy::too_many_arguments)]
-fn card_change(
-    forms: &Forms,
-    order: &RequestRow,
-    unit_id: &str,
-    kind: CardKind,
-    rule: &str,
-    evidence: &str,
-    mut payload: serde_json::Value,
-    orders: &[String],
-) -> Result<Change, WorkflowError> {
-    let mails = match forms.directory.unit(unit_id) {
-        Some(unit) => notices(
-            forms,
-            &recipients(forms, unit, kind),
-            order,
-            unit,
-            kind,
-            rule,
-            evidence,
-            orders,
-        )?,
-        None => {
-            tracing::warn!(unit = unit_id, order = %order.tracking_number, "亮牌单位不在单位名录中，未发送通知");
-            Vec::new()
-        }
-    };
-    if let Some(object) = payload.as_object_mut() {
-        object.insert("unit".to_owned(), json!(unit_id));
-        object.insert("rule".to_owned(), json!(rule));
-        object.insert("order".to_owned(), json!(order.tracking_number));
-        object.insert("evidence".to_owned(), json!(evidence));
-    }
-    Ok(Change {
-        mails,
-        ..Change::new(ACTOR, kind.event(), payload)
-    })
-}
-
-/// How many changes go into one transaction: large enough that a pass over thousands of overdue orders
-/// costs few commits, small enough that intake never waits long for the writer.
-const BATCH: usize = 500;
-
-/// Writes `changes` in batches and returns the event ids in order.
-async fn record_batched(
-    store: &Store,
-    changes: &[(i64, Change)],
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>, WorkflowError> {
-    let mut ids = Vec::with_capacity(changes.len());
-    for chunk in changes.chunks(BATCH) {
-        ids.extend(store.record_many(chunk, now).await?);
-    }
-    Ok(ids)
-}
-
-/// The card event as the fold sees it, without reading it back from the database.
-fn as_supervision_event(
-    order: &RequestRow,
-    event_id: i64,
-    change: &Change,
-    now: DateTime<Utc>,
-) -> SupervisionEvent {
-    SupervisionEvent {
-        request_id: order.id,
-        tracking_number: order.tracking_number.clone(),
-        lead_unit: order.lead_unit.clone(),
-        due_at: order.due_at,
-        event: EventRow {
-            id: event_id,
-            at: now,
-            actor: change.actor.clone(),
-            kind: change.kind.code().to_owned(),
-            payload: change.payload.clone(),
-        },
-    }
-}
-
-/// One supervision pass at `now`: reminders for orders due by the end of the next working day, yellow cards
-/// for overdue orders, then the red cards and interviews the units' sequences call for (rules 1 to 5, R).
-/// Idempotent.
-pub async fn supervise(forms: &Forms, now: DateTime<Utc>) -> Result<PassReport, WorkflowError> {
-    // One pass at a time in a process (the scheduler and a console-triggered pass must not both issue a card).
-    static PASS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _pass = PASS.lock().await;
-    let store: &Store = &forms.store;
-    // One pass at a time among the instances on one database: the pass runs under a lease, which a holder
-    // that dies mid-pass loses when it expires.
-    if !store
-        .try_lease(SUPERVISION_LEASE, now, now + PASS_LEASE)
-        .await?
-    {
-        return Ok(PassReport {
-            held_elsewhere: true,
-            ..PassReport::default()
-        });
-    }
-    let report = supervise_holding_lease(forms, now).await;
-    let released = store.release_lease(SUPERVISION_LEASE).await;
-    let report = report?;
-    released?;
-    Ok(report)
-}
-
-/// The lease of the supervision pass, and how long a pass may hold it before another instance may run one.
-const SUPERVISION_LEASE: &str = "supervision";
-const PASS_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
-
-async fn supervise_holding_lease(
-    forms: &Forms,
-    now: DateTime<Utc>,
-) -> Result<PassReport, WorkflowError> {
-    let store: &Store = &forms.store;
-    // Reminders concern orders not yet due, cards orders past due: the reads run side by side.
-    let (reminders, overdue, fresh) = tokio::try_join!(
-        remind(forms, now),
-        async { Ok::<_, WorkflowError>(store.overdue_count(now).await?) },
-        async {
-            Ok::<_, WorkflowError>(
-                store
-                    .overdue_without(CardKind::YellowCard.code(), now)
-                    .await?,
-            )
-        },
-    )?;
-    let mut report = PassReport {
-        reminders,
-        overdue: usize::try_from(overdue).unwrap_or_default(),
-        ..PassReport::default()
-    };
-    let mut yellow = Vec::with_capacity(fresh.len());
-    let mut carded = Vec::with_capacity(fresh.len());
-    for order in &fresh {
-        let (Some(unit), Some(due)) = (order.lead_unit.as_deref(), order.due_at) else {
-            continue;
-        };
-        let evidence = format!(
-            "截至{}未反馈办理结果（办结期限{}）",
-            shanghai(now),
-            shanghai(due)
-        );
-        let change = card_change(
-            forms,
-            order,
-            unit,
-            CardKind::YellowCard,
-            YELLOW_RULE,
-            &evidence,
-            json!({ "due_at": due, "status": order.status }),
-            std::slice::from_ref(&order.tracking_number),
-        )?;
-        yellow.push((order.id, change));
-        carded.push(order);
-    }
-    let ids = record_batched(store, &yellow, now).await?;
-    let mut events = store.supervision_events().await?;
-    for ((order, (_, change)), event_id) in carded.iter().zip(&yellow).zip(ids) {
-        report.issued.push(IssuedCard {
-            kind: CardKind::YellowCard,
-            unit: order.lead_unit.clone().unwrap_or_default(),
-            tracking_number: order.tracking_number.clone(),
-            event_id,
-            evidence: change.payload["evidence"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            mails: change.mails.len(),
-        });
-    }
-
-    let units: BTreeSet<String> = events
-        .iter()
-        .filter(|event| CardKind::of(&event.event.kind).is_some())
-        .filter_map(|event| card_unit(event).map(str::to_owned))
-        .collect();
-    // Each escalation consumes the cards it was issued for: a unit needs at most a red card and then an interview.
-    // Escalations are decided for every unit, written in one batch, and decided again (bounded, to be safe).
-    for _round in 0..3 {
-        let mut round = Vec::new();
-        for unit in &units {
-            let Some((kind, cards)) = escalation_due(&unit_standing(&events, unit, now)) else {
-                continue;
-            };
-            let Some(last) = cards.last() else { continue };
-            let Some(order) = store.request_by_id(last.request_id).await? else {
-                continue;
-            };
-            let (rule, what) = match kind {
-                CardKind::RedCard => (RED_RULE, "黄牌"),
-                _ => (INTERVIEW_RULE, "红牌警示"),
-            };
-            let orders: Vec<String> = cards
-                .iter()
-                .map(|card| card.tracking_number.clone())
-                .collect();
-            let evidence = format!(
-                "连续{}次{what}，其间未按期反馈：{}",
-                cards.len(),
-                cards
-                    .iter()
-                    .map(|card| format!("{}（{}）", card.tracking_number, shanghai(card.at)))
-                    .collect::<Vec<_>>()
-                    .join("、")
-            );
-            let card_ids: Vec<i64> = cards.iter().map(|card| card.event_id).collect();
-            let change = card_change(
-                forms,
-                &order,
-                unit,
-                kind,
-                rule,
-                &evidence,
-                json!({ "orders": orders, "cards": card_ids }),
-                &orders,
-            )?;
-            round.push((order, unit.clone(), kind, evidence, change));
-        }
-        if round.is_empty() {
-            break;
-        }
-        let changes: Vec<(i64, Change)> = round
-            .iter()
-            .map(|(order, _, _, _, change)| (order.id, change.clone()))
-            .collect();
-        let ids = record_batched(store, &changes, now).await?;
-        for ((order, unit, kind, evidence, change), event_id) in round.into_iter().zip(ids) {
-            events.push(as_supervision_event(&order, event_id, &change, now));
-            report.issued.push(IssuedCard {
-                kind,
-                unit,
-                tracking_number: order.tracking_number.clone(),
-                event_id,
-                evidence,
-                mails: change.mails.len(),
-            });
-        }
-    }
-    Ok(report)
-}
-
-/// Rule R (到期提醒): one working day before a deadline the lead unit's handlers get a reminder — every open
-/// order due by the end of the next working day after `now` that has not been reminded of its current deadline
-/// yet. Once per deadline (a rework or an approved plan brings a new one). A unit gets one e-mail per pass listing
-/// all its orders due, recorded as one `deadline_reminder` event (on the first of them) whose payload lists every
-/// order with the deadline it was reminded of. Returns how many orders were reminded.
-pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
-    // Mechanism: a reminder one working day before the deadline (issue 5, "Limits on the order").
-    let until = forms.calendar.due(now, 1);
-    // A reminder for a deadline still ahead was sent at most one working day (plus the longest holiday) ago.
-    let reminded: BTreeSet<(i64, DateTime<Utc>)> = forms
-        .store
-        .listed_orders_since(
-            REMINDER_KIND,
-            now - chrono::Duration::days(REMINDER_LOOKBACK_DAYS),
-        )
-        .await?
-        .into_iter()
-        .collect();
-    let orders = forms.store.due_between(now, until).await?;
-    let mut by_unit: BTreeMap<&str, Vec<&RequestRow>> = BTreeMap::new();
-    for order in &orders {
-        if let (Some(unit), Some(due)) = (order.lead_unit.as_deref(), order.due_at)
-            && !reminded.contains(&(order.id, due))
-        {
-            by_unit.entry(unit).or_default().push(order);
-        }
-    }
-    let mut changes = Vec::with_capacity(by_unit.len());
-    let mut count = 0;
-    for (unit_id, orders) in by_unit {
-        let Some(first) = orders.first() else {
-            continue;
-        };
-        let mails = match forms.directory.unit(unit_id) {
-            Some(unit) => reminder_mails(forms, &orders, unit)?,
-            None => Vec::new(),
-        };
-        let listed: Vec<serde_json::Value> = orders
-            .iter()
-            .map(|order| {
-                json!({ "id": order.id, "tracking_number": order.tracking_number, "due_at": order.due_at })
-            })
-            .collect();
-        count += orders.len();
-        changes.push((
-            first.id,
-            Change {
-                mails,
-                ..Change::new(
-                    ACTOR,
-                    EventKind::DeadlineReminder,
-                    json!({ "unit": unit_id, "orders": listed }),
-                )
-            },
-        ));
-    }
-    record_batched(&forms.store, &changes, now).await?;
-    Ok(count)
-}
-
-/// How far back a pass looks for reminders already sent (longer than any holiday plus a working day).
-const REMINDER_LOOKBACK_DAYS: i64 = 31;
-
-/// The event kind of a deadline reminder.
-pub const REMINDER_KIND: &str = EventKind::DeadlineReminder.code();
-
-/// One line of a reminder.
-#[derive(Serialize)]
-struct DueOrder<'a> {
-    tracking_number: &'a str,
-    enterprise_name: &'a str,
-    description: &'a str,
-    due: String,
-    rework: bool,
-}
-
-/// Renders the reminder (`email/deadline_reminder.{txt,html}`) of a unit's orders (deadline order) for each of
-/// its handlers.
-fn reminder_mails(
-    forms: &Forms,
-    orders: &[&RequestRow],
-    unit: &Unit,
-) -> Result<Vec<OutgoingMail>, WorkflowError> {
-    let lines: Vec<DueOrder> = orders
-        .iter()
-        .map(|order| DueOrder {
-            tracking_number: &order.tracking_number,
-            enterprise_name: &order.enterprise_name,
-            description: &order.description,
-            due: order.due_at.map(shanghai).unwrap_or_default(),
-            rework: order.status == Status::Rework,
-        })
-        .collect();
-    let Some(first) = lines.first() else {
-        return Ok(Vec::new());
-    };
-    let subject = match lines.as_slice() {
-        [only] => format!(
-            "【到期提醒】工单 {} 将于{}到期，请按时反馈办理结果",
-            only.tracking_number, only.due
-        ),
-        _ => format!(
-            "【到期提醒】你单位有 {} 件工单即将到期（最早{}），请按时反馈办理结果",
-            lines.len(),
-            first.due
-        ),
-    };
-    let mut context: Context = forms.page_context.clone();
-    context.insert("unit", unit);
-    context.insert("orders", &lines);
-    render_mails(
-        forms,
-        "email/deadline_reminder",
-        &context,
-        &subject,
-        &unit.handlers,
-    )
-}
-
 /// The centre waives a card (免于亮牌) with a reason: a `card_waived` event on the card's order (rule 6).
 pub async fn waive_card(
     forms: &Forms,
@@ -827,6 +289,8 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::order::Status;
+    use crate::store::EventRow;
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()

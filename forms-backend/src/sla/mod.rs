@@ -3,6 +3,8 @@
 
 pub mod cards;
 pub mod order_supervision;
+mod pass;
+mod reminders;
 
 /// Notice §二(三): solve and report within 5 working days.
 pub const RESOLUTION_WORKING_DAYS: u32 = 5;

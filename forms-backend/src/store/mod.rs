@@ -17,12 +17,14 @@ use crate::order::{EventKind, Link, Status};
 use backend::Backend;
 pub use backend::sqlite_file;
 pub use copy::{CopyReport, TableCopy, copy_database};
+pub use listing::RequestFilter;
 
 mod accounts;
 mod backend;
 pub mod cards;
 mod copy;
 pub mod ledger;
+mod listing;
 mod outbox;
 pub mod reports;
 pub mod verification;
@@ -278,17 +280,6 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// What the centre's list of requests is narrowed to; `None` (or empty) means "any".
-#[derive(Debug, Clone, Default)]
-pub struct RequestFilter {
-    pub status: Option<String>,
-    /// A unit that leads or co-handles the order.
-    pub unit: Option<String>,
-    /// Words found in the tracking number, the enterprise's name or the description.
-    pub query: Option<String>,
-    pub kind: Option<String>,
-}
-
 /// The reason an event that closes an order records (`reason` in its payload, not blank). Every path to
 /// `closed` — a satisfied rating, a call-back, the task force's verification opinion — writes one, and the store
 /// refuses a closure without it, so no order is ever closed silently.
@@ -535,75 +526,5 @@ impl Store {
             holder: row.try_get("unit_id")?,
             round: u32::try_from(row.try_get::<i64, _>("round")?).unwrap_or_default(),
         }))
-    }
-
-    /// The `WHERE` clause of a [`RequestFilter`]; its parameters are bound by [`Store::bind_filter`] in the same
-    /// order (status, kind, unit, query).
-    fn filter_where(&self) -> String {
-        let co_handles = self.backend.pick(
-            "EXISTS (SELECT 1 FROM json_each(requests.co_units) WHERE json_each.value = $3)",
-            "requests.co_units::jsonb ? $3",
-        );
-        format!(
-            "WHERE ($1 IS NULL OR status = $1)
-               AND ($2 IS NULL OR kind = $2)
-               AND ($3 IS NULL OR lead_unit = $3 OR {co_handles})
-               AND ($4 IS NULL OR tracking_number LIKE $4 ESCAPE '\\' OR enterprise_name LIKE $4 ESCAPE '\\'
-                    OR description LIKE $4 ESCAPE '\\')"
-        )
-    }
-
-    fn bind_filter<'q>(
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-        filter: &RequestFilter,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let given = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map(str::trim)
-                .filter(|value| !value.is_empty())
-                .map(str::to_owned)
-        };
-        // LIKE pattern: the words as typed, with `%`, `_` and the escape character itself taken literally.
-        let pattern = given(&filter.query).map(|query| {
-            let escaped = query
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
-        query
-            .bind(given(&filter.status))
-            .bind(given(&filter.kind))
-            .bind(given(&filter.unit))
-            .bind(pattern)
-    }
-
-    /// One page of requests matching `filter`, newest first (the centre's list of every order).
-    pub async fn requests_page(
-        &self,
-        filter: &RequestFilter,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<RequestRow>, StoreError> {
-        let sql = format!(
-            "SELECT * FROM requests {} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
-            self.filter_where()
-        );
-        let rows = Self::bind_filter(sqlx::query(&sql), filter)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        requests_from(&rows)
-    }
-
-    /// How many requests match `filter`.
-    pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) AS n FROM requests {}", self.filter_where());
-        let row = Self::bind_filter(sqlx::query(&sql), filter)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("n")?)
     }
 }

@@ -13,7 +13,8 @@ use super::{
     Backend, Change, RequestRow, Store, StoreError, event_from_row, from_text, requests_from,
     to_text,
 };
-use crate::reports::figures::{FOLD_KINDS, FactEvent, FactKind, FactLog};
+use crate::order::EventKind;
+use crate::reports::figures::{FOLD_KINDS, FactEvent, FactLog};
 
 /// The kind of the event that records a questionnaire sent (问卷已发送), at most one per order.
 pub const QUESTIONNAIRE_SENT: &str = crate::order::EventKind::QuestionnaireSent.code();
@@ -39,7 +40,10 @@ fn fact(log: &mut FactLog, line: &str) -> Option<FactEvent> {
     let request_id = next()?.parse().ok()?;
     let id = next()?.parse().ok()?;
     let at = instant(next()?)?;
-    let kind = FactKind::of(next()?)?;
+    let kind = next()?
+        .parse::<EventKind>()
+        .ok()
+        .filter(|kind| FOLD_KINDS.contains(kind))?;
     let actor_unit = next().map(|unit| log.unit(unit));
     let unit = next().map(|unit| log.unit(unit));
     let due_at = next().and_then(instant);
@@ -106,10 +110,10 @@ fn instant(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// `'a', 'b', …` for an SQL `IN` list of constant kinds.
-fn kind_list(kinds: &[&str]) -> String {
+fn kind_list(kinds: &[EventKind]) -> String {
     kinds
         .iter()
-        .map(|kind| format!("'{kind}'"))
+        .map(|kind| format!("'{}'", kind.code()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -471,7 +475,7 @@ mod tests {
         let event = fact(&mut log, line).unwrap();
         assert_eq!(
             (event.request_id, event.id, event.kind),
-            (7, 42, FactKind::Dispatched)
+            (7, 42, EventKind::Dispatched)
         );
         assert_eq!(event.unit, Some(0));
         assert_eq!(event.actor_unit, None);

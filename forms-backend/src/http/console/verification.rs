@@ -13,10 +13,10 @@ use super::{ConsoleState, Staff, back_to_order, field, find_order, message_page}
 use crate::domain::MediaType;
 use crate::http::unit::{UploadView, render_sheet};
 use crate::http::{AppError, form_pairs, required_text};
-use crate::order::Status;
+use crate::order::{Status, UnknownConclusion};
 use crate::store::{EventRow, RequestRow};
 use crate::verification::{self, Conclusion};
-use crate::workflow::Forms;
+use crate::workflow::{Forms, WorkflowError};
 
 /// What the order page shows of the verification.
 #[derive(Debug, Serialize)]
@@ -188,7 +188,10 @@ pub(super) async fn opinion(
         let pairs = form_pairs(&body)?;
         staff.may_act(field(&pairs, "csrf_token"))?;
         let row = find_order(forms, &tracking_number).await?;
-        let conclusion: Conclusion = field(&pairs, "conclusion").unwrap_or_default().parse()?;
+        let conclusion: Conclusion = field(&pairs, "conclusion")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|error: UnknownConclusion| WorkflowError::Invalid(error.to_string()))?;
         let opinion = required_text(
             field(&pairs, "opinion"),
             "工作专班的核查意见",
