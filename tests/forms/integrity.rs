@@ -415,3 +415,79 @@ async fn an_intake_left_waiting_by_an_earlier_run_is_dispatched_at_start_up() {
     let kinds = next.store.events(row.id).await.unwrap();
     assert_eq!(kinds.iter().filter(|e| e.kind == "dispatched").count(), 1);
 }
+
+/// Tracking numbers are never given twice, also when a request fails after its number was drawn: on SQLite the
+/// number is taken inside the request's transaction, so the failure takes it back (no gap); on PostgreSQL it was
+/// reserved just before in a statement of its own (`Store::reserve_number`), so it stays unused (a gap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn a_request_that_fails_after_drawing_its_number_never_shares_it() {
+    use qihu_forms::order::EventKind;
+    use qihu_forms::store::{Change, RequestRecord, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&crate::support::database_url(crate::BACKEND, dir.path()))
+        .await
+        .unwrap();
+    let record = |n: usize| RequestRecord {
+        token_hash: format!("{n:064}"),
+        idempotency_key: None,
+        idempotency_fingerprint: None,
+        kind: "help".to_owned(),
+        channel: "web".to_owned(),
+        enterprise_name: "滕州市恒达机械制造有限公司".to_owned(),
+        credit_code: None,
+        contact_name: "王经理".to_owned(),
+        contact_phone: "13812345678".to_owned(),
+        contact_email: None,
+        town: "荆河街道".to_owned(),
+        description: "厂区经常停电。".to_owned(),
+        suggested_department: None,
+        policy: None,
+        status: Status::New,
+        instant_answer: None,
+        knowledge_gap: false,
+    };
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    let create = |n: usize, fail: bool| {
+        let store = store.clone();
+        async move {
+            store
+                .create_request(
+                    &record(n),
+                    day,
+                    Utc::now(),
+                    |day, sequence| format!("QH{}-{sequence:04}", day.format("%Y%m%d")),
+                    |_| {
+                        if fail {
+                            Err("the changes could not be made")
+                        } else {
+                            Ok(vec![Change::new(
+                                "enterprise:web",
+                                EventKind::Submitted,
+                                json!({}),
+                            )])
+                        }
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+
+    let first = create(1, false).await.unwrap();
+    assert!(create(2, true).await.is_err(), "the second request fails");
+    let third = create(3, false).await.unwrap();
+
+    assert_eq!(first.tracking_number, "QH20261202-0001");
+    let expected = match crate::BACKEND {
+        crate::support::Backend::Sqlite => "QH20261202-0002",
+        crate::support::Backend::Postgres => "QH20261202-0003",
+    };
+    assert_eq!(third.tracking_number, expected);
+    let all = qihu_forms::store::RequestFilter::default();
+    assert_eq!(
+        store.count_requests(&all).await.unwrap(),
+        2,
+        "nothing of the failed request is kept"
+    );
+}
