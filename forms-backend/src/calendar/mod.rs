@@ -232,21 +232,44 @@ impl Calendar {
         self.notices.iter().any(|notice| notice.year == year)
     }
 
-    /// From November on, next year's notice is expected; `Some(year)` while its file is missing.
+    /// The year whose notice is missing and matters now: this year's all through the year, next year's from
+    /// November on (when the State Council usually publishes it). `None` while both are there.
     pub fn missing_next_year(&self, today: NaiveDate) -> Option<i32> {
-        let next = today.year() + 1;
+        let this = today.year();
+        if !self.covers(this) {
+            return Some(this);
+        }
+        let next = this + 1;
         (today.month() >= 11 && !self.covers(next)).then_some(next)
     }
 
-    /// The warning staff see (console banner, start-up log) while next year's notice is missing, naming the
+    /// The warning staff see (console banner, start-up log) while a notice that matters is missing, naming the
     /// file to add.
     pub fn missing_next_year_warning(&self, today: NaiveDate, dir: &str) -> Option<String> {
         self.missing_next_year(today).map(|year| {
             format!(
                 "工作日历缺少{year}年的节假日安排：请在国务院办公厅关于{year}年部分节假日安排的通知发布后添加 \
-                 {dir}/{year}.toml；在此之前，{year}年的办理期限按周一至周五计算。"
+                 {dir}/{year}.toml；在此之前，{year}年的办理期限按周一至周五计算（元旦、劳动节、国庆节的法定日期仍不计入）。"
             )
         })
+    }
+
+    /// A statutory holiday on a fixed date in a year without a notice: 元旦 (1 January), 劳动节 (1–2 May), 国庆节
+    /// (1–3 October), by 《全国年节及纪念日放假办法》 (2024 revision, in force from 2025) art. 2. The holidays of the
+    /// lunar calendar (春节, 端午, 中秋) and 清明 move from year to year and come only with the notice.
+    fn fixed_holiday(&self, date: NaiveDate) -> Option<&'static str> {
+        // The day of the year first (stored in the date, unlike month and day): this runs for every day a
+        // deadline counts.
+        if !matches!(date.ordinal(), 1 | 121..=123 | 274..=277) {
+            return None;
+        }
+        let name = match (date.month(), date.day()) {
+            (1, 1) => "元旦",
+            (5, 1) | (5, 2) => "劳动节",
+            (10, 1..=3) => "国庆节",
+            _ => return None,
+        };
+        (!self.covers(date.year())).then_some(name)
     }
 
     pub fn day(&self, date: NaiveDate) -> DayKind {
@@ -258,6 +281,11 @@ impl Calendar {
         if let Some(name) = self.holidays.get(&date) {
             return DayKind::Holiday { name: name.clone() };
         }
+        if let Some(name) = self.fixed_holiday(date) {
+            return DayKind::Holiday {
+                name: name.to_owned(),
+            };
+        }
         match date.weekday() {
             Weekday::Sat | Weekday::Sun => DayKind::Weekend,
             _ => DayKind::Working,
@@ -268,7 +296,9 @@ impl Calendar {
         if self.adjusted.contains_key(&date) {
             return true;
         }
-        !self.holidays.contains_key(&date) && !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+        !self.holidays.contains_key(&date)
+            && !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+            && self.fixed_holiday(date).is_none()
     }
 
     /// The due instant of a period of `working_days` starting at `from` (fast path, no explanation).
@@ -404,16 +434,44 @@ mod tests {
     #[test]
     fn a_year_without_a_notice_falls_back_to_weekdays_loudly() {
         let calendar = shipped();
+        // Friday 1 October 2027 is 国庆节 by law even without the notice; then the weekend.
         let deadline = calendar.deadline(at("2027-09-30T10:00:00+08:00"), 3);
         assert!(deadline.fallback);
-        assert_eq!(deadline.due, at("2027-10-05T23:59:59+08:00"));
+        assert_eq!(deadline.due, at("2027-10-06T23:59:59+08:00"));
+        assert_eq!(deadline.skipped[0].reason, "国庆节假期");
         assert_eq!(calendar.missing_next_year(date("2026-11-25")), Some(2027));
         assert_eq!(calendar.missing_next_year(date("2026-10-31")), None);
+        // All through a year without its notice, not only from the November before.
+        assert_eq!(calendar.missing_next_year(date("2027-06-15")), Some(2027));
         let warning = calendar
             .missing_next_year_warning(date("2026-11-25"), "config/calendar")
             .unwrap();
         assert!(warning.contains("config/calendar/2027.toml"), "{warning}");
         assert!(warning.contains("按周一至周五计算"), "{warning}");
+    }
+
+    #[test]
+    fn without_a_notice_the_fixed_statutory_holidays_still_rest() {
+        let calendar = shipped();
+        // Friday 28 April 2028: Monday 1 and Tuesday 2 May are 劳动节, so one working day ends on Wednesday.
+        let deadline = calendar.deadline(at("2028-04-28T10:00:00+08:00"), 1);
+        assert_eq!(deadline.due, at("2028-05-03T23:59:59+08:00"));
+        assert!(deadline.fallback);
+        assert_eq!(
+            calendar.day(date("2028-05-02")),
+            DayKind::Holiday {
+                name: "劳动节".to_owned()
+            }
+        );
+        assert!(!calendar.is_working_day(date("2027-01-01")));
+        assert!(!calendar.is_working_day(date("2028-10-03")));
+        assert!(calendar.is_working_day(date("2028-10-09")));
+        // Where the notice is loaded, it alone decides (2026: 1 May–5 May, with 9 May worked).
+        assert!(calendar.is_working_day(date("2026-05-09")));
+        assert_eq!(
+            calendar.due(at("2028-04-28T10:00:00+08:00"), 1),
+            deadline.due
+        );
     }
 
     #[test]
