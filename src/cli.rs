@@ -54,6 +54,30 @@ pub enum Command {
     Model(ModelArgs),
     /// 数据库维护：把全部数据迁移到另一个数据库（如从 SQLite 迁到 PostgreSQL）
     Db(DbArgs),
+    /// 工作日历：检查新一年的节假日安排文件
+    Calendar(CalendarArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    #[command(subcommand)]
+    pub command: CalendarCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// 检查节假日安排文件：年份与文件名、日期是否在当年、重复或冲突、调休日是否为周末、元旦劳动节国庆节是否齐全、全年工作日天数；有错误时退出码为 1
+    Check(CalendarCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarCheckArgs {
+    /// 要检查的文件（默认检查 [calendar] dir 中的全部 YYYY.toml）
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// 以 JSON 输出检查结果
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

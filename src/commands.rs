@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => crate::forms_commands::report(settings, args),
         Command::Model(args) => crate::model::run(&settings, args),
         Command::Db(args) => crate::database::run(&settings, args),
+        Command::Calendar(args) => crate::forms_commands::calendar(&settings, args),
     }
 }
 

@@ -9,8 +9,8 @@ use chrono::Utc;
 use chrono_tz::Asia::Shanghai;
 
 use crate::cli::{
-    ExportArgs, FormatArg, ImportArgs, ReportArgs, ReportFormatArg, ReportKindArg, RoleArg,
-    TableArg, TickArgs, UserAddArgs, UserArgs, UserCommand,
+    CalendarArgs, CalendarCommand, ExportArgs, FormatArg, ImportArgs, ReportArgs, ReportFormatArg,
+    ReportKindArg, RoleArg, TableArg, TickArgs, UserAddArgs, UserArgs, UserCommand,
 };
 use crate::commands::today_in_shanghai;
 use crate::config::Settings;
@@ -21,6 +21,67 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("无法启动异步运行时")
+}
+
+/// `qihu calendar check`: each year's file checked before it goes live (`qihu_forms::calendar::check_file`).
+pub fn calendar(settings: &Settings, args: CalendarArgs) -> anyhow::Result<ExitCode> {
+    let CalendarCommand::Check(args) = args.command;
+    let files = if args.files.is_empty() {
+        let dir = &settings.calendar.dir;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("读取工作日历目录 {} 失败", dir.display()))?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|extension| extension == "toml")
+            })
+            .collect();
+        files.sort();
+        files
+    } else {
+        args.files
+    };
+    let mut checks = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("读取 {} 失败", file.display()))?;
+        checks.push(qihu_forms::calendar::check_file(
+            &file.display().to_string(),
+            &text,
+        ));
+    }
+    let passed = checks.iter().all(|check| check.passed());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&checks)?);
+    } else {
+        for check in &checks {
+            let summary = match (check.year, check.working_days) {
+                (Some(year), Some(days)) => format!(
+                    "{year}年：节假日 {} 天，调休上班 {} 天，全年工作日 {days} 天",
+                    check.holidays, check.adjusted
+                ),
+                _ => "无法读取".to_owned(),
+            };
+            let verdict = if check.passed() {
+                "通过"
+            } else {
+                "有错误"
+            };
+            println!("{}：{summary}——{verdict}", check.path);
+            for problem in &check.problems {
+                println!("  错误：{problem}");
+            }
+            for warning in &check.warnings {
+                println!("  提示：{warning}");
+            }
+        }
+    }
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn user(settings: &Settings, args: UserArgs) -> anyhow::Result<ExitCode> {

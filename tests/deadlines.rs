@@ -413,3 +413,108 @@ async fn units_are_reminded_one_working_day_before_and_many_late_orders_earn_one
     assert_eq!(report.reminders, 0);
     assert_eq!(mails_starting(&app, "【红牌警示】").await.len(), 2);
 }
+
+/// In a year without its holiday notice (2027 here) the fixed-date statutory holidays still rest, and every
+/// deadline counted that way — the dispatch's and the rework's — carries the warning that the notice is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_in_a_year_without_its_notice_skip_national_day_and_say_so() {
+    use qihu_forms::domain::Rating;
+    use qihu_forms::workflow::UnitAction;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(app_settings(dir.path()))
+        .await
+        .expect("app opens");
+    let forms = &app.forms.forms;
+    let at = |text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // Tuesday 28 September 2027: Wednesday, Thursday, (Friday 1 October is 国庆节), Monday, Tuesday, Wednesday.
+    let row = dispatched_order(
+        &app,
+        "厂区经常停电，请协调供电部门解决。",
+        at("2027-09-28T10:00:00+08:00"),
+    )
+    .await;
+    assert_eq!(row.due_at, Some(at("2027-10-06T23:59:59+08:00")));
+    let events = app.store.events(row.id).await.unwrap();
+    let dispatched = events.iter().find(|e| e.kind == "dispatched").unwrap();
+    assert_eq!(
+        dispatched.payload["calendar_warning"],
+        "节假日安排未发布，按周一至周五计算"
+    );
+
+    let row = forms
+        .unit_action(
+            &row,
+            "tax",
+            &UnitAction::Accept,
+            at("2027-09-29T09:00:00+08:00"),
+        )
+        .await
+        .unwrap();
+    let resolve = UnitAction::Resolve {
+        solved: true,
+        method: "已协调供电部门检修线路".to_owned(),
+        contact_name: "李科长".to_owned(),
+        contact_phone: "0632-5512345".to_owned(),
+    };
+    let row = forms
+        .unit_action(&row, "tax", &resolve, at("2027-09-29T15:00:00+08:00"))
+        .await
+        .unwrap();
+    // Returned on Thursday 30 September: 3 working days are 4, 5 and 6 October.
+    let row = forms
+        .rate(
+            &row,
+            Rating::Unsatisfied,
+            "仍然停电",
+            "web",
+            "enterprise",
+            at("2027-09-30T10:00:00+08:00"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.status, Status::Rework);
+    assert_eq!(row.due_at, Some(at("2027-10-06T23:59:59+08:00")));
+    let events = app.store.events(row.id).await.unwrap();
+    let returned = events.iter().find(|e| e.kind == "returned").unwrap();
+    assert_eq!(
+        returned.payload["calendar_warning"],
+        "节假日安排未发布，按周一至周五计算"
+    );
+}
+
+/// `qihu calendar check`: the shipped years pass; a hand-copied file missing National Day's first day is refused
+/// with the clause, and the exit status says so.
+#[test]
+fn a_new_years_calendar_file_is_checked_before_it_goes_live() {
+    let check = |files: &[&std::path::Path]| {
+        Command::new(env!("CARGO_BIN_EXE_qihu"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["calendar", "check"])
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let shipped = check(&[]);
+    assert!(shipped.status.success());
+    let text = String::from_utf8_lossy(&shipped.stdout);
+    assert!(
+        text.contains("2026年：节假日 33 天，调休上班 6 天，全年工作日 248 天——通过"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("2026.toml");
+    let shipped_2026 =
+        std::fs::read_to_string(support::root().join("config/calendar/2026.toml")).unwrap();
+    std::fs::write(&wrong, shipped_2026.replace("\"2026-10-01\", ", "")).unwrap();
+    let refused = check(&[&wrong]);
+    assert_eq!(refused.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert!(text.contains("有错误"), "{text}");
+    assert!(text.contains("缺少法定节假日 2026-10-01（国庆节"), "{text}");
+}

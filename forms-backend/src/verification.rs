@@ -429,6 +429,11 @@ impl Forms {
                 payload["deadline_rule"] =
                     json!("3个工作日（不含退回当日，按国务院节假日安排计算）");
                 payload["calendar"] = json!(deadline.calendar);
+                payload["calendar_warning"] = json!(
+                    deadline
+                        .fallback
+                        .then_some(crate::calendar::FALLBACK_WARNING)
+                );
                 let mut context = self.mail_context(row, None, Some(deadline.due))?;
                 context.insert("rule", RULE);
                 context.insert("greeting", &format!("{}：", lead.name));

@@ -7,6 +7,10 @@
 //! received or returned, Shanghai time) and ends at 23:59:59 (+08:00) of the N-th working day after it; 0 working
 //! days ("same day") ends at the end of the start day. A year without a file falls back to Monday–Friday, loudly.
 
+mod check;
+
+pub use check::{YearCheck, check_file};
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -265,7 +269,9 @@ impl Calendar {
         }
         let name = match (date.month(), date.day()) {
             (1, 1) => "元旦",
-            (5, 1) | (5, 2) => "劳动节",
+            (5, 1) => "劳动节",
+            // The 2024 revision (in force from 2025) made 劳动节 two days.
+            (5, 2) if date.year() >= 2025 => "劳动节",
             (10, 1..=3) => "国庆节",
             _ => return None,
         };

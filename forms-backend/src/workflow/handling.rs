@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 
 use super::{Forms, REWORK_WORKING_DAYS, UnitAction, WorkflowError, actor};
+use crate::calendar::FALLBACK_WARNING;
 use crate::domain::{AccessToken, Rating};
 use crate::order::{Actor, EventKind, Link, Status, Step, decide};
 use crate::store::{Change, NewLink, RequestRow};
@@ -198,6 +199,7 @@ impl Forms {
                 "due_at": deadline.due,
                 "deadline_rule": "3个工作日（不含退回当日，按国务院节假日安排计算）",
                 "calendar": deadline.calendar,
+                "calendar_warning": deadline.fallback.then_some(FALLBACK_WARNING),
             }),
         );
         for recipient in &lead.handlers {
