@@ -374,8 +374,8 @@ impl App {
         let directory = Directory::load(&settings.dispatch.units_file)?;
         let catalogue = Catalogue::load(&settings.dispatch.catalogue_file, &directory)?;
         let mailer = Mailer::from_settings(&settings.mail)?;
-        let calendar = qihu_forms::calendar::Calendar::load(&settings.calendar.dir)?;
-        if let Some(warning) = calendar.missing_next_year_warning(
+        let calendar = qihu_forms::calendar::LiveCalendar::load(&settings.calendar.dir)?;
+        if let Some(warning) = calendar.current().missing_next_year_warning(
             today_in_shanghai(),
             &settings.calendar.dir.display().to_string(),
         ) {
@@ -516,6 +516,12 @@ pub fn spawn_supervision(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
+            // A new year's holiday file takes effect without a restart.
+            match forms.calendar.reload() {
+                Ok(Some(version)) => tracing::info!("工作日历已重新载入：{version}"),
+                Ok(None) => {}
+                Err(error) => tracing::warn!("工作日历未能重新载入，继续使用原日历：{error}"),
+            }
             match qihu_forms::sla::cards::supervise(&forms, chrono::Utc::now()).await {
                 Ok(report) if report.held_elsewhere => {
                     tracing::debug!("另一个实例正在进行督办巡检，本实例本轮跳过");

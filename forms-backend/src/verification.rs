@@ -423,7 +423,7 @@ impl Forms {
             Conclusion::Rework => {
                 let lead = self.lead_of(row)?;
                 // Our rule (the notice is silent): a 退回重办 gets the rework limit of notice §二(五)1, 3 working days.
-                let deadline = self.calendar.deadline(now, REWORK_WORKING_DAYS);
+                let deadline = self.calendar.current().deadline(now, REWORK_WORKING_DAYS);
                 let token = AccessToken::generate();
                 payload["due_at"] = json!(deadline.due);
                 payload["deadline_rule"] =

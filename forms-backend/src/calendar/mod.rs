@@ -8,8 +8,10 @@
 //! days ("same day") ends at the end of the start day. A year without a file falls back to Monday–Friday, loudly.
 
 mod check;
+mod live;
 
 pub use check::{YearCheck, check_file};
+pub use live::LiveCalendar;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -117,8 +117,9 @@ pub async fn figures(
     let store = &forms.store;
     let log = store.report_events(period.start(), as_of).await?;
     let as_of_day = as_of.with_timezone(&Shanghai).date_naive();
+    let calendar = forms.calendar.current();
     let working_days = WorkingDays::new(
-        &forms.calendar,
+        &calendar,
         as_of_day
             .checked_sub_days(Days::new(800))
             .unwrap_or(as_of_day),

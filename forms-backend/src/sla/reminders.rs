@@ -22,7 +22,7 @@ use crate::workflow::{Forms, WorkflowError};
 /// order with the deadline it was reminded of. Returns how many orders were reminded.
 pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
     // Mechanism: a reminder one working day before the deadline (issue 5, "Limits on the order").
-    let until = forms.calendar.due(now, 1);
+    let until = forms.calendar.current().due(now, 1);
     // A reminder for a deadline still ahead was sent at most one working day (plus the longest holiday) ago.
     let reminded: BTreeSet<(i64, DateTime<Utc>)> = forms
         .store

@@ -72,7 +72,10 @@ impl Forms {
             );
         }
         // Notice §二(三): solve and report within 5 working days of receiving the order.
-        let deadline = self.calendar.deadline(now, RESOLUTION_WORKING_DAYS);
+        let deadline = self
+            .calendar
+            .current()
+            .deadline(now, RESOLUTION_WORKING_DAYS);
         if deadline.fallback {
             tracing::warn!(order = %row.tracking_number, "{FALLBACK_WARNING}");
         }

@@ -177,7 +177,7 @@ impl Forms {
         now: DateTime<Utc>,
     ) -> Result<Change, WorkflowError> {
         let lead = self.lead_of(row)?;
-        let deadline = self.calendar.deadline(now, REWORK_WORKING_DAYS);
+        let deadline = self.calendar.current().deadline(now, REWORK_WORKING_DAYS);
         let token = AccessToken::generate();
         let mut context = self.mail_context(row, None, Some(deadline.due))?;
         context.insert("unit", lead);

@@ -16,7 +16,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::answer::InstantAnswerer;
-use crate::calendar::Calendar;
+use crate::calendar::LiveCalendar;
 use crate::dispatch::{Catalogue, Directory};
 use crate::domain::{RequestKind, TokenHash};
 use crate::order::{Actor, Link, LinkRole, Refusal};
@@ -63,8 +63,8 @@ pub struct Forms {
     pub directory: Directory,
     pub catalogue: Catalogue,
     pub dispatch: DispatchSettings,
-    /// Working days with statutory holidays and 调休.
-    pub calendar: Calendar,
+    /// Working days with statutory holidays and 调休 (reloaded while the server runs).
+    pub calendar: LiveCalendar,
     pub answerer: Arc<dyn InstantAnswerer>,
     /// Pages and e-mails (`site-templates/`).
     pub templates: Arc<Tera>,

@@ -250,6 +250,7 @@ pub(super) fn page_context(forms: &Forms, staff: Option<&Staff>, title: &str) ->
         let today = Utc::now().with_timezone(&Shanghai).date_naive();
         if let Some(warning) = forms
             .calendar
+            .current()
             .missing_next_year_warning(today, "config/calendar")
         {
             context.insert("calendar_warning", &warning);
