@@ -32,7 +32,8 @@ pub const MAX_ROWS: usize = 5_000;
 const HEADER_SEARCH_ROWS: usize = 30;
 /// The hint the notice prints in the first row of 附件2's description column.
 const TEMPLATE_HINT: &str = "问题描述应符合政策要求，简明、准确";
-/// Kind of every imported request: the ledger lists problems and difficulties to solve (求助).
+/// Kind of an imported request whose row gives none: the ledger (附件2) lists problems and difficulties to solve
+/// (求助). A town may add a column 诉求类型 (咨询、求助、建议、投诉), and the kind it gives is kept.
 const IMPORTED_KIND: &str = "help";
 
 /// The file as a whole cannot be imported; the message is for the user.
@@ -71,6 +72,8 @@ pub struct LedgerRow {
     /// 企业联系人及联系方式, as typed.
     pub contact: String,
     pub remark: String,
+    /// 诉求类型, when the file has that column (not in 附件2 itself).
+    pub kind: String,
 }
 
 /// A ledger file as read: its data rows and the header lines above the table.
@@ -247,6 +250,7 @@ struct Columns {
     suggested_department: Option<usize>,
     contact: Option<usize>,
     remark: Option<usize>,
+    kind: Option<usize>,
 }
 
 /// A header as compared: without spaces, with half-width punctuation folded to the notice's full-width.
@@ -278,6 +282,8 @@ impl Columns {
                 &mut columns.suggested_department
             } else if key == "备注" {
                 &mut columns.remark
+            } else if key.contains("诉求类型") || key == "问题类型" || key == "类型" {
+                &mut columns.kind
             } else {
                 continue;
             };
@@ -337,6 +343,7 @@ fn ledger_from_grid(grid: &Grid) -> Result<LedgerFile, ImportError> {
             suggested_department: cell(cells, columns.suggested_department),
             contact: cell(cells, columns.contact),
             remark: cell(cells, columns.remark),
+            kind: cell(cells, columns.kind),
         };
         let data = [
             &read.enterprise_name,
@@ -470,6 +477,7 @@ fn column_of(field: &str) -> (usize, &'static str) {
         "suggested_department" => (3, "建议解决部门"),
         "contact_name" | "contact_phone" => (4, "企业联系人及联系方式"),
         "town" => (0, "提报单位"),
+        "kind" => (5, "诉求类型"),
         _ => (6, "其他"),
     }
 }
@@ -492,7 +500,11 @@ fn check_row(row: &LedgerRow, unit: &str, town: &str) -> Result<CheckedRow, RowP
     let split = contact.is_some();
     let (contact_name, contact_phone) = contact.unwrap_or_default();
     let form = RequestForm {
-        kind: Some(IMPORTED_KIND.to_owned()),
+        kind: Some(if row.kind.is_empty() {
+            IMPORTED_KIND.to_owned()
+        } else {
+            row.kind.clone()
+        }),
         enterprise_name: Some(row.enterprise_name.clone()),
         contact_name: Some(contact_name),
         contact_phone: Some(contact_phone),
@@ -757,6 +769,51 @@ mod tests {
         assert_eq!(file.rows.len(), 1);
         assert_eq!(file.rows[0].row, 5);
         assert_eq!(file.rows[0].suggested_department, "住建局");
+        assert_eq!(file.rows[0].kind, "", "附件2 has no kind column");
+    }
+
+    #[test]
+    fn a_kind_column_keeps_each_rows_kind_and_names_a_wrong_one() {
+        let grid = grid(&[
+            &[
+                "企业名称",
+                "诉求类型",
+                "存在问题、困难、诉求描述",
+                "企业联系人及联系方式",
+            ],
+            &[
+                "滕州市恒达机械制造有限公司",
+                "咨询",
+                "想了解技术改造补贴的申报条件。",
+                "王经理 13812345678",
+            ],
+            &[
+                "滕州市恒达机械制造有限公司",
+                "",
+                "厂区门前道路积水，货车无法进出。",
+                "王经理 13812345678",
+            ],
+            &[
+                "滕州市恒达机械制造有限公司",
+                "表扬",
+                "感谢税务局上门服务。",
+                "王经理 13812345678",
+            ],
+        ]);
+        let file = ledger_from_grid(&grid).unwrap();
+        let kinds: Vec<&str> = file.rows.iter().map(|row| row.kind.as_str()).collect();
+        assert_eq!(kinds, ["咨询", "", "表扬"]);
+
+        let consultation = check_row(&file.rows[0], "hongxu", "洪绪镇").ok().unwrap();
+        assert_eq!(
+            consultation.request.kind,
+            crate::domain::RequestKind::Consultation
+        );
+        let help = check_row(&file.rows[1], "hongxu", "洪绪镇").ok().unwrap();
+        assert_eq!(help.request.kind, crate::domain::RequestKind::Help);
+        let wrong = check_row(&file.rows[2], "hongxu", "洪绪镇").err().unwrap();
+        let reasons = format!("{wrong:?}");
+        assert!(reasons.contains("诉求类型"), "{reasons}");
     }
 
     #[test]
@@ -778,6 +835,7 @@ mod tests {
             suggested_department: "部".repeat(101),
             contact: "王经理".to_owned(),
             remark: String::new(),
+            kind: String::new(),
         };
 
         // Act
