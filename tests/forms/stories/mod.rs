@@ -165,6 +165,8 @@ pub(crate) async fn a_consultation_the_policy_base_answers_is_answered_at_once_a
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(&kinds[..2], ["answered", "escalated"]);
+    // It stays a consultation (咨询) in the ledgers and figures: going to a person does not make it a 求助.
+    assert_eq!(app.stored(number).await.kind, "consultation");
     // Escalating twice is refused in plain words.
     let again = app
         .post_json(
