@@ -124,6 +124,40 @@ impl Forms {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
+        let change = self.rating_change(row, rating, comment, channel, by, now)?;
+        Ok(self.store.record(row.id, &change, now).await?.1)
+    }
+
+    /// 电话回访 (notice §二(五)1) with what the enterprise said: its rating and, when it says the unit reported
+    /// contact or an answer that never happened, 虚假反馈 (notice §二(五)3) — both in one transaction, so a call-back
+    /// that cannot be recorded (the order was rated meanwhile) leaves no false-feedback record behind.
+    pub async fn record_call_back(
+        &self,
+        row: &RequestRow,
+        rating: Rating,
+        comment: &str,
+        false_feedback: bool,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, WorkflowError> {
+        let mut changes = Vec::new();
+        if false_feedback {
+            changes.push(self.false_feedback_change(row, comment, by)?);
+        }
+        changes.push(self.rating_change(row, rating, comment, "call_back", by, now)?);
+        Ok(self.store.record_all(row.id, &changes, now).await?.1)
+    }
+
+    /// The change a rating makes (closing, rework or verification), expecting the order as read.
+    fn rating_change(
+        &self,
+        row: &RequestRow,
+        rating: Rating,
+        comment: &str,
+        channel: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Change, WorkflowError> {
         let outcome = decide(
             &row.state(),
             &actor(by)?,
@@ -158,11 +192,7 @@ impl Forms {
             Status::Rework => self.return_change(row, rating, comment, by, payload, now)?,
             _ => self.to_verification(row, rating, comment, by, payload, now)?,
         };
-        Ok(self
-            .store
-            .record(row.id, &change.expecting(row.version), now)
-            .await?
-            .1)
+        Ok(change.expecting(row.version))
     }
 
     /// Notice §二(五)1: 不满意 — back to the first-responsible unit the same day, 3 working days to redo it, a new
@@ -343,8 +373,19 @@ impl Forms {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<(), WorkflowError> {
+        let change = self.false_feedback_change(row, statement, by)?;
+        self.store.record(row.id, &change, now).await?;
+        Ok(())
+    }
+
+    fn false_feedback_change(
+        &self,
+        row: &RequestRow,
+        statement: &str,
+        by: &str,
+    ) -> Result<Change, WorkflowError> {
         let outcome = decide(&row.state(), &actor(by)?, Step::FalseFeedback)?;
-        let change = Change::new(
+        Ok(Change::new(
             by,
             outcome.event,
             json!({
@@ -352,8 +393,6 @@ impl Forms {
                 "statement": statement,
                 "rule": "未与企业沟通回复却反馈为已沟通、已回复（滕政办发〔2022〕1号 二（五）3）",
             }),
-        );
-        self.store.record(row.id, &change, now).await?;
-        Ok(())
+        ))
     }
 }

@@ -609,6 +609,29 @@ pub(crate) async fn the_centre_records_a_call_back_and_false_feedback() {
         page.contains("电话回访") && page.contains("根本没人联系过我们"),
         "the order page shows the call-back"
     );
+
+    // A call-back that comes too late (the order is in rework now, nothing to rate) records nothing, the false
+    // feedback it carries included: both go in one transaction or not at all.
+    let late = app
+        .console_post(
+            &session,
+            &format!("/console/requests/{number}/call-back"),
+            &[
+                ("csrf_token", session.csrf.as_str()),
+                ("rating", "unsatisfied"),
+                ("comment", "还是没人联系"),
+                ("false_feedback", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status(), 409);
+    let after = app
+        .app
+        .store
+        .events(app.stored(&number).await.id)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), events.len(), "nothing recorded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -234,14 +234,15 @@ pub(super) async fn call_back(
         let (rating, comment) =
             crate::http::read_rating(field(&pairs, "rating"), field(&pairs, "comment"))?;
         let false_feedback = field(&pairs, "false_feedback").is_some_and(|value| !value.is_empty());
-        let now = Utc::now();
-        if false_feedback {
-            forms
-                .record_false_feedback(&row, &comment, &staff.actor(), now)
-                .await?;
-        }
         forms
-            .rate(&row, rating, &comment, "call_back", &staff.actor(), now)
+            .record_call_back(
+                &row,
+                rating,
+                &comment,
+                false_feedback,
+                &staff.actor(),
+                Utc::now(),
+            )
             .await
             .map_err(AppError::from)
     }
