@@ -49,9 +49,16 @@ fn copy(settings: &Settings, args: DbCopyArgs) -> anyhow::Result<ExitCode> {
         let target = Store::connect(&args.to)
             .await
             .with_context(|| format!("打开目标数据库 {} 失败", args.to))?;
-        let report = store::copy_database(&source, &target)
-            .await
-            .context("复制失败，目标数据库未写入任何数据")?;
+        let started = std::time::Instant::now();
+        let report = store::copy_database_with(&source, &target, |table, rows| {
+            eprintln!(
+                "[{:>4} s] 正在复制 {table}（{}）：{rows} 行……",
+                started.elapsed().as_secs(),
+                table_label(table)
+            );
+        })
+        .await
+        .context("复制失败，目标数据库未写入任何数据")?;
         // An installation that never stored its secret in the database keeps its key file's: the links that
         // idempotent submissions get back stay the same after the move.
         let had_secret = report

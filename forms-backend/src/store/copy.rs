@@ -88,6 +88,16 @@ enum Value {
 /// Copies everything `source` keeps into `target`, which must be empty (see the module's rules). Both are
 /// opened with [`Store::connect`], so both carry this version's tables.
 pub async fn copy_database(source: &Store, target: &Store) -> Result<CopyReport, StoreError> {
+    copy_database_with(source, target, |_, _| {}).await
+}
+
+/// [`copy_database`], telling `starting` each table and its rows in the source before it is copied (a city's
+/// database copies for minutes: the operator sees where it is).
+pub async fn copy_database_with(
+    source: &Store,
+    target: &Store,
+    mut starting: impl FnMut(&str, i64),
+) -> Result<CopyReport, StoreError> {
     let source_tables = source.table_names().await?;
     check_tables_known(&source_tables)?;
     check_tables_known(&target.table_names().await?)?;
@@ -110,8 +120,9 @@ pub async fn copy_database(source: &Store, target: &Store) -> Result<CopyReport,
                 "两个数据库中表 {table} 的列不一致：两边应当由同一版本的 qihu 创建"
             )));
         }
-        let copied = copy_table(&mut snapshot, &mut tx, table, key, &columns).await?;
         let source_rows = count_in(snapshot.connection(), table).await?;
+        starting(table, source_rows);
+        let copied = copy_table(&mut snapshot, &mut tx, table, key, &columns).await?;
         let target_rows = count_in(tx.connection(), table).await?;
         if copied != source_rows || target_rows != source_rows {
             return Err(StoreError::Other(format!(

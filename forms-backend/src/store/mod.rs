@@ -16,7 +16,7 @@ use crate::order::{EventKind, Link, Status};
 
 use backend::Backend;
 pub use backend::sqlite_file;
-pub use copy::{CopyReport, TableCopy, copy_database};
+pub use copy::{CopyReport, TableCopy, copy_database, copy_database_with};
 pub use listing::RequestFilter;
 
 mod accounts;
