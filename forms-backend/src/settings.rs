@@ -114,6 +114,8 @@ pub struct DispatchSettings {
     pub catalogue_file: PathBuf,
     /// Days a unit's action link stays valid.
     pub link_days: i64,
+    /// 第一时间转办: working days the centre has to dispatch a new request (see `sla::dispatch_due`).
+    pub dispatch_working_days: u32,
 }
 
 impl Default for DispatchSettings {
@@ -124,6 +126,7 @@ impl Default for DispatchSettings {
             units_file: PathBuf::from("config/units.toml"),
             catalogue_file: PathBuf::from("config/dispatch.toml"),
             link_days: 60,
+            dispatch_working_days: crate::sla::DISPATCH_WORKING_DAYS,
         }
     }
 }

@@ -91,7 +91,10 @@ async fn a_city_on_sqlite_moves_to_postgresql_with_everything_and_carries_on() {
         String::from_utf8_lossy(&output.stderr)
     );
     let progress = String::from_utf8_lossy(&output.stderr);
-    assert!(progress.contains("正在复制 events（办理记录）"), "{progress}");
+    assert!(
+        progress.contains("正在复制 events（办理记录）"),
+        "{progress}"
+    );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let rows = |table: &str| copied_rows(&report, table);
     assert_eq!(rows("requests"), 3);

@@ -235,6 +235,36 @@ pub(crate) async fn the_queue_shows_a_new_request_with_the_catalogues_suggestion
         .unwrap();
     assert!(form.contains("<option value=\"power\" selected>"), "{form}");
     assert!(form.contains("name=\"co_units\""));
+    // 第一时间转办: each request shows the end of its dispatch limit; none is late yet.
+    assert!(html.contains("转办时限："), "{html}");
+    assert!(!html.contains("已超过转办时限"));
+
+    // A request that came in a week ago and still waits is marked late.
+    let form = qihu_forms::domain::RequestForm {
+        kind: Some("help".to_owned()),
+        enterprise_name: Some("滕州市宏达包装有限公司".to_owned()),
+        contact_name: Some("刘经理".to_owned()),
+        contact_phone: Some("13912345678".to_owned()),
+        town: Some("荆河街道".to_owned()),
+        description: Some("园区路灯不亮，夜间车辆通行不安全。".to_owned()),
+        ..qihu_forms::domain::RequestForm::default()
+    };
+    let late =
+        qihu_forms::domain::NewRequest::parse(&form, qihu_forms::domain::Channel::Web).unwrap();
+    let submitted = app
+        .forms()
+        .submit(&late, None, Utc::now() - chrono::Duration::days(7))
+        .await
+        .unwrap();
+    let html = app.console_page(&session, "/console").await;
+    let item = html
+        .split(&format!("{}</a>", submitted.row.tracking_number))
+        .nth(1)
+        .unwrap()
+        .split("</li>")
+        .next()
+        .unwrap();
+    assert!(item.contains("已超过转办时限"), "{item}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

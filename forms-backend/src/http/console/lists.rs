@@ -6,6 +6,9 @@ use super::*;
 pub(super) struct QueueItem<'a> {
     pub(super) request: OrderView<'a>,
     pub(super) form: DispatchForm,
+    /// 转办时限 (`sla::dispatch_due`) and whether it has passed.
+    pub(super) dispatch_due: String,
+    pub(super) dispatch_overdue: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,16 +36,30 @@ pub(super) async fn queue_page(
         Ok(found) => found,
         Err(error) => return message_page(forms, Some(&staff), error.into()),
     };
+    let calendar = forms.calendar.current();
     let items: Vec<QueueItem<'_>> = rows
         .iter()
-        .map(|row| QueueItem {
-            request: order_view(forms, row, now),
-            form: dispatch_form(forms, row),
+        .map(|row| {
+            let due = crate::sla::dispatch_due(
+                &calendar,
+                row.created_at,
+                forms.dispatch.dispatch_working_days,
+            );
+            QueueItem {
+                request: order_view(forms, row, now),
+                form: dispatch_form(forms, row),
+                dispatch_due: crate::http::tracking::shanghai(due),
+                dispatch_overdue: due < now,
+            }
         })
         .collect();
     let mut context = page_context(forms, Some(&staff), "待派单");
     context.insert("items", &items);
     context.insert("total", &total);
+    context.insert(
+        "dispatch_working_days",
+        &forms.dispatch.dispatch_working_days,
+    );
     context.insert("unit_groups", &unit_groups(forms));
     context.insert(
         "dispatched",
