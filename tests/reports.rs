@@ -292,6 +292,8 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     assert_eq!(city.resolution.label(), "75.0%");
     assert_eq!(city.tally.overdue, 1);
     assert_eq!(month.trend.last().unwrap().intake, 4);
+    // Every order of the month was dispatched the moment it came in.
+    assert_eq!(month.dispatch_on_time.label(), "100.0%");
 
     // Reproducible: February is empty; April sees the town's order still overdue, nothing else.
     let february = figures_of(forms, march_period().previous()).await;
@@ -883,4 +885,77 @@ async fn the_questionnaire_reaches_each_enterprise_once_and_its_answer_is_counte
         progress.contains("<td data-label=\"已回收\">1</td>"),
         "{progress}"
     );
+}
+
+/// 转办及时率 (第一时间转办, notice §二(二)): a request is dispatched in time by the end of the working day after it came
+/// in; the figure counts each order's first dispatch in the period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatch_timeliness_counts_first_dispatches_within_a_working_day() {
+    let (app, _sink) = spawn_app().await;
+    let forms = app.forms();
+    let submit = |when: &'static str| async move {
+        let form = RequestForm {
+            kind: Some("help".to_owned()),
+            enterprise_name: Some("滕州市恒达机械制造有限公司".to_owned()),
+            contact_name: Some("王经理".to_owned()),
+            contact_phone: Some("13812345678".to_owned()),
+            town: Some("荆河街道".to_owned()),
+            description: Some("厂区道路积水，货车无法进出，请协调解决。".to_owned()),
+            ..RequestForm::default()
+        };
+        let request = NewRequest::parse(&form, Channel::Web).unwrap();
+        forms.submit(&request, None, at(when)).await.unwrap().row
+    };
+    // Friday 6 March 2026, 16:00: in time until the end of Monday 9 March.
+    let in_time = submit("2026-03-06T16:00:00+08:00").await;
+    let late = submit("2026-03-06T16:05:00+08:00").await;
+    forms
+        .dispatch(
+            &in_time,
+            "tax",
+            &[],
+            "centre:test",
+            "测试派单",
+            at("2026-03-09T17:00:00+08:00"),
+        )
+        .await
+        .unwrap();
+    let late = forms
+        .dispatch(
+            &late,
+            "tax",
+            &[],
+            "centre:test",
+            "测试派单",
+            at("2026-03-10T09:00:00+08:00"),
+        )
+        .await
+        .unwrap();
+    // A re-dispatch is not a first dispatch: it does not count again.
+    forms
+        .dispatch(
+            &late,
+            "power",
+            &[],
+            "centre:test",
+            "改派",
+            at("2026-03-10T10:00:00+08:00"),
+        )
+        .await
+        .unwrap();
+
+    let month = figures_of(forms, march_period()).await;
+    assert_eq!(
+        (
+            month.dispatch_on_time.numerator,
+            month.dispatch_on_time.denominator
+        ),
+        (1, 2)
+    );
+    assert_eq!(month.dispatch_on_time.label(), "50.0%");
+    let html = qihu_forms::reports::bulletin::make(forms, march_period(), Utc::now())
+        .await
+        .and_then(|report| qihu_forms::reports::bulletin::render_html(forms, &report))
+        .unwrap();
+    assert!(html.contains("转办及时率 50.0%"), "{html}");
 }

@@ -27,7 +27,7 @@ pub use period::{Period, PeriodError, ReportKind};
 use crate::store::StoreError;
 use crate::store::reports::Volume;
 use crate::workflow::Forms;
-use figures::{Tally, Window, WorkingDays};
+use figures::{Ratio, Tally, Window, WorkingDays};
 use ranking::{UnitFigures, UnitGroup};
 
 /// A report could not be made; the message is for the user (store details go to the log).
@@ -74,6 +74,9 @@ pub struct Figures {
     pub intake: u32,
     pub instant_answers: u32,
     pub dispatched: u32,
+    /// 转办及时率: of the orders first dispatched in the period, those dispatched within the centre's limit
+    /// (第一时间转办, [`crate::sla::dispatch_due`]).
+    pub dispatch_on_time: Ratio,
     /// 全市合计: every unit's counts added up (the centre's own unit included), rates of the sums.
     pub city: UnitFigures,
     /// Every unit, by group and rank.
@@ -156,6 +159,21 @@ pub async fn figures(
             dispatched: month_volume.dispatched,
         });
     }
+    let first_dispatches = store.first_dispatches(period.start(), as_of).await?;
+    let dispatch_on_time = Ratio::new(
+        first_dispatches
+            .iter()
+            .filter(|(waiting, dispatched)| {
+                *dispatched
+                    <= crate::sla::dispatch_due(
+                        &calendar,
+                        *waiting,
+                        forms.dispatch.dispatch_working_days,
+                    )
+            })
+            .count() as u32,
+        first_dispatches.len() as u32,
+    );
     Ok(Figures {
         period,
         as_of,
@@ -163,6 +181,7 @@ pub async fn figures(
         intake: volume.intake,
         instant_answers: volume.instant_answers,
         dispatched: folded.dispatched,
+        dispatch_on_time,
         city: UnitFigures::new("city", "全市合计", "全市", UnitGroup::Department, city),
         units,
         trend,

@@ -277,6 +277,37 @@ impl Store {
         })
     }
 
+    /// The first dispatch (派单) of every order first dispatched in `[start, end)`, with the moment the order began
+    /// waiting for it: its submission, or its escalation when a consultation answered at once went to a person.
+    /// `(waiting since, dispatched at)`, for 转办及时率.
+    pub async fn first_dispatches(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+        let rows: Vec<(Option<String>, String)> = sqlx::query_as(
+            // `w.id < d.id` (the log's order) keeps both look-ups on the order's own events: with `w.at <= d.at`
+            // SQLite read every submission before the dispatch instead (0.7 s more per monthly bulletin).
+            "SELECT (SELECT max(w.at) FROM events w
+                      WHERE w.request_id = d.request_id AND w.id < d.id AND w.kind IN ('submitted', 'escalated')),
+                    d.at
+               FROM events d
+              WHERE d.kind = 'dispatched' AND d.at >= $1 AND d.at < $2
+                AND NOT EXISTS (SELECT 1 FROM events p
+                                 WHERE p.request_id = d.request_id AND p.kind = 'dispatched' AND p.id < d.id)",
+        )
+        .bind(to_text(start))
+        .bind(to_text(end))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(waiting, dispatched)| {
+                Some((super::from_text(&waiting?), super::from_text(&dispatched)))
+            })
+            .collect())
+    }
+
     /// Orders closed (销号) in `[start, end)`: by a satisfied rating or the task force's opinion (the closing event
     /// says `closed: true`).
     pub async fn orders_closed_between(
