@@ -27,18 +27,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn calendar(settings: &Settings, args: CalendarArgs) -> anyhow::Result<ExitCode> {
     let CalendarCommand::Check(args) = args.command;
     let files = if args.files.is_empty() {
-        let dir = &settings.calendar.dir;
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("读取工作日历目录 {} 失败", dir.display()))?
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| {
-                path.extension()
-                    .is_some_and(|extension| extension == "toml")
-            })
-            .collect();
-        files.sort();
-        files
+        qihu_forms::calendar::year_files(&settings.calendar.dir)?
     } else {
         args.files
     };

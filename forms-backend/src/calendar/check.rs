@@ -41,21 +41,12 @@ impl YearCheck {
 }
 
 /// The statutory holidays on fixed dates of `year`.
-pub(super) fn fixed_dates(year: i32) -> Vec<(NaiveDate, &'static str)> {
-    let mut dates = vec![((1, 1), "元旦"), ((5, 1), "劳动节")];
-    // The 2024 revision (in force from 2025) made 劳动节 two days.
-    if year >= 2025 {
-        dates.push(((5, 2), "劳动节"));
-    }
-    dates.extend([
-        ((10, 1), "国庆节"),
-        ((10, 2), "国庆节"),
-        ((10, 3), "国庆节"),
-    ]);
-    dates
-        .into_iter()
-        .filter_map(|((month, day), name)| {
-            NaiveDate::from_ymd_opt(year, month, day).map(|date| (date, name))
+fn fixed_dates(year: i32) -> Vec<(NaiveDate, &'static str)> {
+    super::FIXED_HOLIDAYS
+        .iter()
+        .filter(|(_, _, _, since)| year >= *since)
+        .filter_map(|(month, day, name, _)| {
+            NaiveDate::from_ymd_opt(year, *month, *day).map(|date| (date, *name))
         })
         .collect()
 }

@@ -147,22 +147,47 @@ fn weekday_label(date: NaiveDate) -> &'static str {
     }
 }
 
+/// The calendar files in `dir` (`*.toml`), in name order.
+pub fn year_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, CalendarError> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|source| CalendarError::Read {
+            path: dir.display().to_string(),
+            source,
+        })?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The statutory holidays on fixed dates, by 《全国年节及纪念日放假办法》 art. 2: month, day, name and the first year
+/// of the rule (the 2024 revision, in force from 2025, made 劳动节 two days).
+const FIXED_HOLIDAYS: [(u32, u32, &str, i32); 6] = [
+    (1, 1, "元旦", i32::MIN),
+    (5, 1, "劳动节", i32::MIN),
+    (5, 2, "劳动节", 2025),
+    (10, 1, "国庆节", i32::MIN),
+    (10, 2, "国庆节", i32::MIN),
+    (10, 3, "国庆节", i32::MIN),
+];
+
+/// The statutory holiday on a fixed date that `date` is, whether or not a notice lists it.
+fn fixed_holiday_on(date: NaiveDate) -> Option<&'static str> {
+    FIXED_HOLIDAYS
+        .iter()
+        .find(|(month, day, _, since)| {
+            date.month() == *month && date.day() == *day && date.year() >= *since
+        })
+        .map(|(_, _, name, _)| *name)
+}
+
 impl Calendar {
     /// Reads every `YYYY.toml` in `dir`.
     pub fn load(dir: &Path) -> Result<Calendar, CalendarError> {
-        let read_error = |source| CalendarError::Read {
-            path: dir.display().to_string(),
-            source,
-        };
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map_err(read_error)?
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-            .collect();
-        files.sort();
         let mut texts = Vec::new();
-        for path in files {
+        for path in year_files(dir)? {
             let text = std::fs::read_to_string(&path).map_err(|source| CalendarError::Read {
                 path: path.display().to_string(),
                 source,
@@ -266,18 +291,11 @@ impl Calendar {
     fn fixed_holiday(&self, date: NaiveDate) -> Option<&'static str> {
         // The day of the year first (stored in the date, unlike month and day): this runs for every day a
         // deadline counts.
+        // These ordinals hold every date of FIXED_HOLIDAYS in common and leap years.
         if !matches!(date.ordinal(), 1 | 121..=123 | 274..=277) {
             return None;
         }
-        let name = match (date.month(), date.day()) {
-            (1, 1) => "元旦",
-            (5, 1) => "劳动节",
-            // The 2024 revision (in force from 2025) made 劳动节 two days.
-            (5, 2) if date.year() >= 2025 => "劳动节",
-            (10, 1..=3) => "国庆节",
-            _ => return None,
-        };
-        (!self.covers(date.year())).then_some(name)
+        fixed_holiday_on(date).filter(|_| !self.covers(date.year()))
     }
 
     pub fn day(&self, date: NaiveDate) -> DayKind {

@@ -145,7 +145,7 @@ pub async fn copy_database_with(
         }
     }
     tx.commit().await?;
-    snapshot.end().await;
+    drop(snapshot);
     if target.backend == Backend::Postgres {
         // A bulk load leaves the planner without statistics and the visibility map empty (no index-only
         // scans) until autovacuum comes by.
@@ -164,11 +164,11 @@ async fn copy_table(
     key: &str,
     columns: &[Column],
 ) -> Result<i64, StoreError> {
-    let key_kind = columns
+    let key_index = columns
         .iter()
-        .find(|column| column.name == key)
-        .map(|column| column.kind)
+        .position(|column| column.name == key)
         .ok_or_else(|| StoreError::Other(format!("表 {table} 没有列 {key}")))?;
+    let key_kind = columns[key_index].kind;
     let names: Vec<&str> = columns.iter().map(|column| column.name.as_str()).collect();
     let select_list = columns
         .iter()
@@ -185,7 +185,6 @@ async fn copy_table(
     let first = format!("SELECT {select_list} FROM {table} ORDER BY {key} LIMIT {batch}");
     let next =
         format!("SELECT {select_list} FROM {table} WHERE {key} > $1 ORDER BY {key} LIMIT {batch}");
-    let key_index = names.iter().position(|name| *name == key).unwrap_or(0);
     let mut last: Option<Value> = None;
     let mut copied = 0;
     loop {
@@ -298,15 +297,10 @@ impl Snapshot {
     fn connection(&mut self) -> &mut AnyConnection {
         &mut self.connection
     }
-
-    /// Ends the read; the connection is closed rather than returned to the pool, so no transaction outlives
-    /// the copy.
-    async fn end(mut self) {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *self.connection).await;
-        self.connection.close_on_drop();
-    }
 }
 
+/// The connection is closed rather than returned to the pool, which ends the read: no transaction outlives the
+/// copy.
 impl Drop for Snapshot {
     fn drop(&mut self) {
         self.connection.close_on_drop();
@@ -355,8 +349,7 @@ impl Store {
     }
 
     async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        let statement = format!("SELECT COUNT(*) FROM {table}");
-        Ok(sqlx::query_scalar(&statement).fetch_one(&self.pool).await?)
+        count_in(&mut *self.pool.acquire().await?, table).await
     }
 }
 
