@@ -143,13 +143,13 @@ async fn overdue_orders_earn_yellow_then_red_cards_once_and_cards_can_be_waived(
     assert_eq!(yellow.unit, "tax");
     assert_eq!(yellow.tracking_number, first.tracking_number);
     let events = app.store.events(first.id).await.unwrap();
-    let card = events.iter().find(|e| e.kind == "yellow_card").unwrap();
+    let card = events.iter().find(|e| e.kind() == "yellow_card").unwrap();
     assert_eq!(card.actor, "system:supervision");
-    assert_eq!(card.payload["unit"], "tax");
-    assert_eq!(card.payload["order"], first.tracking_number.as_str());
-    assert!(card.payload["rule"].as_str().unwrap().contains("黄牌"));
+    assert_eq!(card.payload()["unit"], "tax");
+    assert_eq!(card.payload()["order"], first.tracking_number.as_str());
+    assert!(card.payload()["rule"].as_str().unwrap().contains("黄牌"));
     assert!(
-        card.payload["evidence"]
+        card.payload()["evidence"]
             .as_str()
             .unwrap()
             .starts_with("截至")
@@ -195,9 +195,9 @@ async fn overdue_orders_earn_yellow_then_red_cards_once_and_cards_can_be_waived(
         .await
         .unwrap()
         .into_iter()
-        .find(|e| e.kind == "red_card")
+        .find(|e| e.kind() == "red_card")
         .unwrap();
-    assert_eq!(red_event.payload["orders"].as_array().unwrap().len(), 2);
+    assert_eq!(red_event.payload()["orders"].as_array().unwrap().len(), 2);
     let mut red_recipients: Vec<String> = card_mails(&app)
         .await
         .into_iter()
@@ -440,9 +440,9 @@ async fn deadlines_in_a_year_without_its_notice_skip_national_day_and_say_so() {
     .await;
     assert_eq!(row.due_at, Some(at("2027-10-06T23:59:59+08:00")));
     let events = app.store.events(row.id).await.unwrap();
-    let dispatched = events.iter().find(|e| e.kind == "dispatched").unwrap();
+    let dispatched = events.iter().find(|e| e.kind() == "dispatched").unwrap();
     assert_eq!(
-        dispatched.payload["calendar_warning"],
+        dispatched.payload()["calendar_warning"],
         "节假日安排未发布，按周一至周五计算"
     );
 
@@ -471,7 +471,7 @@ async fn deadlines_in_a_year_without_its_notice_skip_national_day_and_say_so() {
             &row,
             Rating::Unsatisfied,
             "仍然停电",
-            "web",
+            qihu_forms::order::payload::RatingChannel::Web,
             "enterprise",
             at("2027-09-30T10:00:00+08:00"),
         )
@@ -480,9 +480,9 @@ async fn deadlines_in_a_year_without_its_notice_skip_national_day_and_say_so() {
     assert_eq!(row.status, Status::Rework);
     assert_eq!(row.due_at, Some(at("2027-10-06T23:59:59+08:00")));
     let events = app.store.events(row.id).await.unwrap();
-    let returned = events.iter().find(|e| e.kind == "returned").unwrap();
+    let returned = events.iter().find(|e| e.kind() == "returned").unwrap();
     assert_eq!(
-        returned.payload["calendar_warning"],
+        returned.payload()["calendar_warning"],
         "节假日安排未发布，按周一至周五计算"
     );
 }

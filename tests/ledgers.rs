@@ -99,7 +99,7 @@ async fn order_through_its_life(app: &App) -> String {
             &row,
             Rating::FairlySatisfied,
             "办理及时",
-            "call_back",
+            qihu_forms::order::payload::RatingChannel::CallBack,
             "centre:zhang",
             at("2026-11-09T11:00:00+08:00"),
         )
@@ -587,7 +587,7 @@ async fn a_towns_xlsx_ledger_is_imported_once_as_collector_requests() {
     let events = app.app.store.events(huayu.id).await.unwrap();
     assert_eq!(events[0].actor, "centre:zhang");
     assert_eq!(
-        events[0].payload["note"],
+        events[0].payload()["note"],
         "问题台账导入（滕州市洪绪镇人民政府，第7行）"
     );
 

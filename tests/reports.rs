@@ -105,7 +105,14 @@ fn solved() -> UnitAction {
 async fn rate(forms: &Forms, row: &RequestRow, rating: Rating, when: &str) {
     let row = reload(forms, row).await;
     forms
-        .rate(&row, rating, "", "web", "enterprise", at(when))
+        .rate(
+            &row,
+            rating,
+            "",
+            qihu_forms::order::payload::RatingChannel::Web,
+            "enterprise",
+            at(when),
+        )
         .await
         .unwrap();
 }

@@ -20,20 +20,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::domain::{AccessToken, RequestKind, UploadedFile, human_size};
-use crate::order::{Actor, EventKind, Link, Step, decide};
+use crate::order::payload::{self, DeadlineNote, RatingChannel};
+use crate::order::{Actor, Event, Link, Step, decide};
 use crate::store::verification::{NewVerificationForm, VerificationFormRow};
 use crate::store::{Change, EventRow, NewLink, OutgoingMail, RequestRow};
-use crate::workflow::{Forms, REWORK_WORKING_DAYS, WorkflowError};
-
-/// Event kind: the lead unit's explanation (承办单位说明) for the form.
-pub const EXPLAINED: &str = EventKind::VerificationExplained.code();
-/// Event kind: a signed and sealed form was uploaded.
-pub const UPLOADED: &str = EventKind::VerificationFormUploaded.code();
-/// Event kind: the task force's verification opinion (核查意见).
-pub const OPINION: &str = EventKind::VerificationOpinion.code();
+use crate::workflow::{Forms, REWORK_RULE, REWORK_WORKING_DAYS, WorkflowError};
 /// The form's title, as the notice names it.
 pub const FORM_TITLE: &str = "企业诉求“接诉即办”不满意诉求审核反馈表";
 /// Notice §二(四)3, cited in e-mails and on the form.
@@ -43,13 +36,9 @@ pub const MAX_TEXT: usize = 2000;
 
 pub use crate::order::Conclusion;
 
-fn text<'a>(event: &'a EventRow, key: &str) -> Option<&'a str> {
-    event.payload.get(key).and_then(|value| value.as_str())
-}
-
 /// Whether `event` is a 退回重办 by the task force (it starts another round of handling).
 pub fn is_task_force_rework(event: &EventRow) -> bool {
-    event.kind == OPINION && text(event, "conclusion") == Some(Conclusion::Rework.code())
+    matches!(&event.event, Event::VerificationOpinion(opinion) if opinion.conclusion == Conclusion::Rework)
 }
 
 /// The id of the event that opened the current verification: the last rating that moved the order to
@@ -58,10 +47,7 @@ pub fn current_verification_start(events: &[EventRow]) -> Option<i64> {
     events
         .iter()
         .rev()
-        .find(|event| {
-            event.kind == "rated"
-                && event.payload.get("verification").and_then(|v| v.as_bool()) == Some(true)
-        })
+        .find(|event| matches!(&event.event, Event::Rated(rated) if rated.verification))
         .map(|event| event.id)
 }
 
@@ -83,9 +69,10 @@ pub fn current_explanation(events: &[EventRow]) -> Option<String> {
         .iter()
         .rev()
         .take_while(|event| event.id > start)
-        .find(|event| event.kind == EXPLAINED)
-        .and_then(|event| text(event, "explanation"))
-        .map(str::to_owned)
+        .find_map(|event| match &event.event {
+            Event::VerificationExplained(explained) => Some(explained.explanation.clone()),
+            _ => None,
+        })
 }
 
 /// One round of handling and reply (办理答复) and the enterprise's rating of it.
@@ -114,42 +101,28 @@ fn shanghai(at: DateTime<Utc>) -> String {
 pub fn rounds(events: &[EventRow]) -> Vec<Round> {
     let mut rounds: Vec<Round> = Vec::new();
     for event in events {
-        match event.kind.as_str() {
-            "resolved" => rounds.push(Round {
+        match &event.event {
+            Event::Resolved(resolution) => rounds.push(Round {
                 number: rounds.len() + 1,
                 reported_at: shanghai(event.at),
-                solved: if event.payload.get("solved").and_then(|v| v.as_bool()) == Some(true) {
-                    "已解决"
-                } else {
-                    "未能解决"
-                },
-                method: text(event, "method").unwrap_or_default().to_owned(),
-                contact: format!(
-                    "{} {}",
-                    text(event, "contact_name").unwrap_or_default(),
-                    text(event, "contact_phone").unwrap_or_default()
-                )
-                .trim()
-                .to_owned(),
+                solved: resolution.solved_label(),
+                method: resolution.method.clone(),
+                contact: resolution.contact(),
                 rating: None,
                 comment: None,
                 rated_by: None,
                 rated_at: None,
             }),
-            "rated" | "returned" => {
-                let Some(rating) = event.payload.get("rating") else {
-                    continue;
-                };
+            Event::Rated(payload::Rated { rating, .. })
+            | Event::Returned(payload::Returned { rating, .. }) => {
                 if let Some(round) = rounds.last_mut().filter(|round| round.rating.is_none()) {
-                    let field = |key: &str| rating.get(key).and_then(|v| v.as_str());
-                    round.rating = field("rating_label").map(str::to_owned);
-                    round.comment = field("comment")
-                        .filter(|comment| !comment.is_empty())
-                        .map(str::to_owned);
-                    round.rated_by = Some(if field("channel") == Some("call_back") {
-                        "电话回访"
+                    round.rating = Some(rating.rating.label().to_owned());
+                    round.comment =
+                        Some(rating.comment.clone()).filter(|comment| !comment.is_empty());
+                    round.rated_by = Some(if rating.channel == RatingChannel::CallBack {
+                        RatingChannel::CallBack.label()
                     } else {
-                        "企业在线评价"
+                        RatingChannel::Web.label()
                     });
                     round.rated_at = Some(shanghai(event.at));
                 }
@@ -202,13 +175,13 @@ impl VerificationSheet {
             .iter()
             .rev()
             .take_while(|event| event.id > start)
-            .find(|event| event.kind == OPINION)
-            .map(|event| OpinionView {
-                conclusion: text(event, "conclusion_label")
-                    .unwrap_or_default()
-                    .to_owned(),
-                opinion: text(event, "opinion").unwrap_or_default().to_owned(),
-                at: shanghai(event.at),
+            .find_map(|event| match &event.event {
+                Event::VerificationOpinion(opinion) => Some(OpinionView {
+                    conclusion: opinion.conclusion.label().to_owned(),
+                    opinion: opinion.opinion.clone(),
+                    at: shanghai(event.at),
+                }),
+                _ => None,
             });
         VerificationSheet {
             title: FORM_TITLE,
@@ -256,8 +229,9 @@ impl Forms {
         let outcome = decide(&row.state(), &Actor::unit(unit_id), Step::Explain)?;
         let change = Change::new(
             Actor::unit(unit_id),
-            outcome.event,
-            json!({ "explanation": explanation }),
+            outcome.records(Event::VerificationExplained(payload::Explanation {
+                explanation: explanation.to_owned(),
+            })),
         )
         .expecting(row.version);
         Ok(self.store.record(row.id, &change, now).await?.1)
@@ -324,12 +298,11 @@ impl Forms {
                     mails,
                     ..Change::new(
                         Actor::unit(unit_id),
-                        EventKind::VerificationFormUploaded,
-                        json!({
-                            "file_name": file.file_name,
-                            "media_type": file.media_type.mime(),
-                            "size": file.size(),
-                            "sha256": file.sha256,
+                        Event::VerificationFormUploaded(payload::FormUpload {
+                            file_name: file.file_name.clone(),
+                            media_type: file.media_type.mime().to_owned(),
+                            size: file.size() as u64,
+                            sha256: file.sha256.clone(),
                         }),
                     )
                     .expecting(row.version)
@@ -379,20 +352,23 @@ impl Forms {
                 "承办单位尚未上传签字盖章的不满意诉求审核反馈表，暂不能提出核查意见".to_owned(),
             ));
         };
-        let mut payload = json!({
-            "conclusion": conclusion.code(),
-            "conclusion_label": conclusion.label(),
-            "opinion": opinion,
-            "form_id": form.id,
-            "form_sha256": form.sha256,
-        });
+        let mut recorded = payload::Opinion {
+            conclusion,
+            conclusion_label: conclusion.label().to_owned(),
+            opinion: opinion.to_owned(),
+            form_id: form.id,
+            form_sha256: form.sha256.clone(),
+            reason: None,
+            closed: false,
+            deadline: None,
+        };
         let mut context = self.mail_context(row, None, None)?;
         context.insert("rule", RULE);
         let change = match conclusion {
             Conclusion::Close => {
-                payload["reason"] =
-                    json!(format!("专班核查意见（{}）：{opinion}", conclusion.label()));
-                payload["closed"] = json!(true);
+                recorded.reason =
+                    Some(format!("专班核查意见（{}）：{opinion}", conclusion.label()));
+                recorded.closed = true;
                 let mut mails = Vec::new();
                 if let Some(email) = &row.contact_email {
                     context.insert("greeting", &format!("{}：", row.enterprise_name));
@@ -417,7 +393,7 @@ impl Forms {
                 Change {
                     status: Some(outcome.next),
                     mails,
-                    ..Change::new(actor, outcome.event, payload)
+                    ..Change::new(actor, outcome.records(Event::VerificationOpinion(recorded)))
                 }
             }
             Conclusion::Rework => {
@@ -425,15 +401,7 @@ impl Forms {
                 // Our rule (the notice is silent): a 退回重办 gets the rework limit of notice §二(五)1, 3 working days.
                 let deadline = self.calendar.current().deadline(now, REWORK_WORKING_DAYS);
                 let token = AccessToken::generate();
-                payload["due_at"] = json!(deadline.due);
-                payload["deadline_rule"] =
-                    json!("3个工作日（不含退回当日，按国务院节假日安排计算）");
-                payload["calendar"] = json!(deadline.calendar);
-                payload["calendar_warning"] = json!(
-                    deadline
-                        .fallback
-                        .then_some(crate::calendar::FALLBACK_WARNING)
-                );
+                recorded.deadline = Some(DeadlineNote::of(&deadline, REWORK_RULE));
                 let mut context = self.mail_context(row, None, Some(deadline.due))?;
                 context.insert("rule", RULE);
                 context.insert("greeting", &format!("{}：", lead.name));
@@ -476,7 +444,7 @@ impl Forms {
                         token_hash: token.hash().as_str().to_owned(),
                         expires: deadline.due + Duration::days(self.dispatch.link_days.max(1)),
                     }],
-                    ..Change::new(actor, outcome.event, payload)
+                    ..Change::new(actor, outcome.records(Event::VerificationOpinion(recorded)))
                 }
             }
         };
@@ -494,29 +462,30 @@ mod tests {
 
     use super::*;
 
+    use serde_json::json;
+
     fn event(id: i64, kind: &str, payload: serde_json::Value) -> EventRow {
-        EventRow {
-            id,
-            at: Utc.with_ymd_and_hms(2026, 3, 2, id as u32, 0, 0).unwrap(),
-            actor: "unit:power".to_owned(),
-            kind: kind.to_owned(),
-            payload,
-        }
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, id as u32, 0, 0).unwrap();
+        EventRow::from_parts(id, at, "unit:power", kind, &payload).unwrap()
     }
 
-    fn rating(label: &str, channel: &str) -> serde_json::Value {
-        json!({ "rating_label": label, "comment": "电压仍不稳", "channel": channel })
+    fn rating(channel: &str) -> serde_json::Value {
+        json!({ "rating": "unsatisfied", "rating_label": "不满意", "comment": "电压仍不稳", "channel": channel })
     }
 
     fn history() -> Vec<EventRow> {
         vec![
-            event(1, "dispatched", json!({})),
+            event(1, "accepted", json!({})),
             event(
                 2,
                 "resolved",
                 json!({ "solved": true, "method": "检修线路", "contact_name": "李工", "contact_phone": "0632-5512345" }),
             ),
-            event(3, "returned", json!({ "rating": rating("不满意", "web") })),
+            event(
+                3,
+                "returned",
+                json!({ "rating": rating("web"), "due_at": "2026-03-05T09:00:00Z" }),
+            ),
             event(
                 4,
                 "resolved",
@@ -525,7 +494,7 @@ mod tests {
             event(
                 5,
                 "rated",
-                json!({ "rating": rating("不满意", "call_back"), "verification": true }),
+                json!({ "rating": rating("call_back"), "verification": true }),
             ),
         ]
     }
@@ -547,16 +516,24 @@ mod tests {
     #[test]
     fn only_the_current_verification_counts() {
         let mut events = history();
-        events.push(event(6, EXPLAINED, json!({ "explanation": "旧说明" })));
+        events.push(event(
+            6,
+            "verification_explained",
+            json!({ "explanation": "旧说明" }),
+        ));
         assert_eq!(current_explanation(&events).as_deref(), Some("旧说明"));
         // The task force sends it back; a new round ends in verification again.
-        events.push(event(7, OPINION, json!({ "conclusion": "rework" })));
+        events.push(event(
+            7,
+            "verification_opinion",
+            json!({ "conclusion": "rework" }),
+        ));
         assert!(is_task_force_rework(&events[6]));
         events.push(event(8, "resolved", json!({ "solved": true })));
         events.push(event(
             9,
             "rated",
-            json!({ "rating": rating("不满意", "web"), "verification": true }),
+            json!({ "rating": rating("web"), "verification": true }),
         ));
         assert_eq!(current_verification_start(&events), Some(9));
         assert_eq!(current_explanation(&events), None);

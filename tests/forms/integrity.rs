@@ -48,7 +48,7 @@ async fn event_kinds(app: &TestApp, number: &str) -> Vec<String> {
         .await
         .unwrap()
         .into_iter()
-        .map(|event| event.kind)
+        .map(|event| event.kind().code().to_owned())
         .collect()
 }
 
@@ -413,7 +413,7 @@ async fn an_intake_left_waiting_by_an_earlier_run_is_dispatched_at_start_up() {
     assert_eq!(row.status, Status::Dispatched);
     assert_eq!(row.lead_unit.as_deref(), Some("power"));
     let kinds = next.store.events(row.id).await.unwrap();
-    assert_eq!(kinds.iter().filter(|e| e.kind == "dispatched").count(), 1);
+    assert_eq!(kinds.iter().filter(|e| e.kind() == "dispatched").count(), 1);
 }
 
 /// Tracking numbers are never given twice, also when a request fails after its number was drawn: on SQLite the
@@ -421,7 +421,9 @@ async fn an_intake_left_waiting_by_an_earlier_run_is_dispatched_at_start_up() {
 /// reserved just before in a statement of its own (`Store::reserve_number`), so it stays unused (a gap).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 pub(crate) async fn a_request_that_fails_after_drawing_its_number_never_shares_it() {
-    use qihu_forms::order::EventKind;
+    use qihu_forms::domain::{Channel, RequestKind};
+    use qihu_forms::order::Event;
+    use qihu_forms::order::payload::Intake;
     use qihu_forms::store::{Change, RequestRecord, Store};
 
     let dir = tempfile::tempdir().unwrap();
@@ -463,8 +465,12 @@ pub(crate) async fn a_request_that_fails_after_drawing_its_number_never_shares_i
                         } else {
                             Ok(vec![Change::new(
                                 "enterprise:web",
-                                EventKind::Submitted,
-                                json!({}),
+                                Event::Submitted(Intake {
+                                    kind: RequestKind::Help,
+                                    channel: Channel::Web,
+                                    instant_answer: None,
+                                    note: None,
+                                }),
                             )])
                         }
                     },

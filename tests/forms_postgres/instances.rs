@@ -153,7 +153,7 @@ async fn two_instances_share_one_database_and_survive_the_loss_of_one() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|event| event.kind == "yellow_card")
+            .filter(|event| event.kind() == "yellow_card")
             .count();
         assert_eq!(
             cards, 1,

@@ -356,7 +356,7 @@ async fn questionnaire_page(
     let result = events
         .iter()
         .rev()
-        .find(|event| event.kind == "resolved")
+        .find(|event| matches!(event.event, crate::order::Event::Resolved(_)))
         .and_then(|event| timeline_entry(forms, event).detail)
         .unwrap_or_default();
     let csrf = AccessToken::generate();
@@ -373,11 +373,10 @@ async fn questionnaire_page(
     );
     context.insert(
         "answer",
-        &answered.map(|(_, payload)| {
-            let rating = &payload["rating"];
+        &answered.map(|(_, answer)| {
             serde_json::json!({
-                "label": rating["rating_label"],
-                "comment": rating["comment"],
+                "label": answer.rating.rating.label(),
+                "comment": answer.rating.comment,
             })
         }),
     );

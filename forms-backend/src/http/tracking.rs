@@ -19,11 +19,11 @@ use super::{
     AppError, FormsState, check_csrf, error_page, issue_csrf, render_page, step_body,
     step_response, wants_html,
 };
-use crate::domain::{AccessToken, Channel, RequestKind};
-use crate::order::Status;
+use crate::domain::{AccessToken, RequestKind};
+use crate::order::payload::{RatingChannel, RatingRecord};
+use crate::order::{Event, Status};
 use crate::sla::order_supervision::order_supervision;
 use crate::store::{EventRow, RequestRow};
-use crate::verification::{EXPLAINED, OPINION, UPLOADED};
 use crate::workflow::{Forms, LinkOpening};
 
 pub fn routes() -> Router<Arc<FormsState>> {
@@ -118,166 +118,128 @@ pub(crate) fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
 
 /// The reason an event that closed its order recorded (`closed: true` with `reason`).
 pub fn closure_reason(event: &EventRow) -> Option<&str> {
-    let closed = event
-        .payload
-        .get("closed")
-        .and_then(|closed| closed.as_bool());
-    if closed == Some(true) {
-        crate::store::closure_reason(&event.payload)
-    } else {
-        None
-    }
+    event.event.closure_reason()
 }
 
 /// What an event means for the enterprise.
 pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
-    let text = |key: &str| {
-        event
-            .payload
-            .get(key)
-            .and_then(|value| value.as_str())
-            .map(str::to_owned)
-    };
     let unit_name = |id: &str| unit_ref(forms, id).name;
-    let actor_unit = event.actor.strip_prefix("unit:").map(unit_name);
-    let (label, detail) = match event.kind.as_str() {
+    let actor_unit = || {
+        event
+            .actor
+            .strip_prefix("unit:")
+            .map(unit_name)
+            .unwrap_or_default()
+    };
+    let written = |text: &str| Some(text.to_owned()).filter(|text| !text.trim().is_empty());
+    let comment = |rating: &RatingRecord| {
+        Some(rating.comment.as_str())
+            .filter(|comment| !comment.is_empty())
+            .map(|comment| format!("意见建议：{comment}"))
+    };
+    let (label, detail) = match &event.event {
         // Entered by the centre (代录): says so and by which channel, never which staff member.
-        "submitted" if event.actor.starts_with("centre:") => (
-            format!(
-                "推进中心已登记诉求（受理渠道：{}）",
-                text("channel")
-                    .and_then(|code| code.parse::<Channel>().ok())
-                    .map_or("—", Channel::label)
-            ),
+        Event::Submitted(intake) if event.actor.starts_with("centre:") => (
+            format!("推进中心已登记诉求（受理渠道：{}）", intake.channel.label()),
             None,
         ),
-        "submitted" => ("诉求已提交".to_owned(), None),
-        "answered" => ("政策库已即时答复".to_owned(), None),
-        "escalated" => ("已转人工办理".to_owned(), None),
-        "plan_approved" => (
+        Event::Submitted(_) => ("诉求已提交".to_owned(), None),
+        Event::Answered(_) => ("政策库已即时答复".to_owned(), None),
+        Event::Escalated(_) => ("已转人工办理".to_owned(), None),
+        Event::PlanApproved(approval) => (
             "推进中心批准了解决方案".to_owned(),
-            text("committed_date").map(|date| format!("办结时限改为 {date}")),
+            Some(format!("办结时限改为 {}", approval.committed_date)),
         ),
-        "false_feedback" => ("推进中心回访：企业反映承办单位未与其联系".to_owned(), None),
-        "questionnaire_sent" => ("推进中心已发送满意度评价问卷".to_owned(), None),
-        "questionnaire" => (
+        Event::FalseFeedback(_) => ("推进中心回访：企业反映承办单位未与其联系".to_owned(), None),
+        Event::QuestionnaireSent(_) => ("推进中心已发送满意度评价问卷".to_owned(), None),
+        Event::Questionnaire(answer) => (
+            format!("企业填写评价问卷：{}", answer.rating.rating.label()),
+            comment(&answer.rating),
+        ),
+        Event::Returned(returned) => (
             format!(
-                "企业填写评价问卷：{}",
-                event.payload["rating"]["rating_label"]
-                    .as_str()
-                    .unwrap_or_default()
+                "评价：{}，已退回承办单位重新办理",
+                returned.rating.rating.label()
             ),
-            event.payload["rating"]["comment"]
-                .as_str()
-                .filter(|comment| !comment.is_empty())
-                .map(|comment| format!("意见建议：{comment}")),
+            comment(&returned.rating),
         ),
-        "rated" | "returned" => {
-            let rating = event.payload.get("rating");
-            let level = rating
-                .and_then(|r| r.get("rating_label"))
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            let comment = rating
-                .and_then(|r| r.get("comment"))
-                .and_then(|v| v.as_str())
-                .filter(|c| !c.is_empty())
-                .map(|c| format!("意见建议：{c}"));
-            let label = match (event.kind.as_str(), closure_reason(event).is_some()) {
-                ("returned", _) => format!("评价：{level}，已退回承办单位重新办理"),
-                (_, true) => format!("评价：{level}，已办结"),
-                _ => format!("评价：{level}，待工作专班核查"),
+        Event::Rated(rated) => {
+            let level = rated.rating.rating.label();
+            let label = if event.event.closure_reason().is_some() {
+                format!("评价：{level}，已办结")
+            } else {
+                format!("评价：{level}，待工作专班核查")
             };
-            (label, comment)
+            (label, comment(&rated.rating))
         }
         // Notice §二(四)3: the unsatisfied request's verification. The unit's explanation and the file stay in the
         // console; the enterprise reads that the form went to the task force and what it decided.
-        EXPLAINED => (
-            format!("{}填写了不满意诉求审核说明", actor_unit.unwrap_or_default()),
-            None,
-        ),
-        UPLOADED => (
+        Event::VerificationExplained(_) => {
+            (format!("{}填写了不满意诉求审核说明", actor_unit()), None)
+        }
+        Event::VerificationFormUploaded(_) => (
             format!(
                 "{}上传了签字盖章的不满意诉求审核反馈表，待工作专班核查",
-                actor_unit.unwrap_or_default()
+                actor_unit()
             ),
             None,
         ),
-        OPINION if closure_reason(event).is_some() => {
+        Event::VerificationOpinion(opinion) if opinion.closed => {
             ("工作专班核查：情况属实，予以销号，已办结".to_owned(), None)
         }
-        OPINION => (
+        Event::VerificationOpinion(opinion) => (
             "工作专班核查：退回承办单位重新办理".to_owned(),
             Some(format!(
                 "核查意见：{}{}",
-                text("opinion").unwrap_or_default(),
-                text("due_at")
-                    .and_then(|due| DateTime::parse_from_rfc3339(&due).ok())
-                    .map(|due| format!("；办理期限：{}", shanghai(due.with_timezone(&Utc))))
+                opinion.opinion,
+                opinion
+                    .deadline
+                    .as_ref()
+                    .map(|deadline| format!("；办理期限：{}", shanghai(deadline.due_at)))
                     .unwrap_or_default()
             )),
         ),
         // Notice §二(四)2: the supervision cards issued on this order.
-        "yellow_card" => (
+        Event::YellowCard(_) => (
             "承办单位逾期未反馈办理结果，平台已发督办通知并亮黄牌".to_owned(),
             None,
         ),
-        "red_card" => ("承办单位连续两次被亮黄牌，予以红牌警示".to_owned(), None),
-        "interview" => (
+        Event::RedCard(_) => ("承办单位连续两次被亮黄牌，予以红牌警示".to_owned(), None),
+        Event::Interview(_) => (
             "承办单位连续两次被红牌警示，由市政府领导约谈其主要负责人".to_owned(),
             None,
         ),
-        "card_waived" => ("推进中心决定免于亮牌".to_owned(), None),
-        "deadline_reminder" => ("办理期限将至，平台已提醒承办单位按期反馈".to_owned(), None),
-        "forwarded" => (
-            format!(
-                "{}报推进中心（本级不能解决）",
-                actor_unit.clone().unwrap_or_default()
-            ),
-            text("reason"),
+        Event::CardWaived(_) => ("推进中心决定免于亮牌".to_owned(), None),
+        Event::DeadlineReminder(_) => ("办理期限将至，平台已提醒承办单位按期反馈".to_owned(), None),
+        Event::Forwarded(forwarded) => (
+            format!("{}报推进中心（本级不能解决）", actor_unit()),
+            written(&forwarded.reason),
         ),
-        "dispatched" => (
-            format!(
-                "已派单至{}",
-                text("lead_unit")
-                    .map(|id| unit_name(&id))
-                    .unwrap_or_default()
-            ),
-            text("due_at")
-                .and_then(|due| DateTime::parse_from_rfc3339(&due).ok())
-                .map(|due| format!("办理期限：{}", shanghai(due.with_timezone(&Utc)))),
+        Event::Dispatched(dispatch) => (
+            format!("已派单至{}", unit_name(&dispatch.lead_unit)),
+            Some(format!("办理期限：{}", shanghai(dispatch.deadline.due_at))),
         ),
-        "accepted" => (format!("{}已受理", actor_unit.unwrap_or_default()), None),
-        "progress" => (
-            format!("{}反馈办理进展", actor_unit.unwrap_or_default()),
-            text("note"),
+        Event::Accepted(_) => (format!("{}已受理", actor_unit()), None),
+        Event::Progress(note) => (format!("{}反馈办理进展", actor_unit()), written(&note.note)),
+        Event::Contribution(note) => (
+            format!("协办单位{}补充办理情况", actor_unit()),
+            written(&note.note),
         ),
-        "contribution" => (
-            format!("协办单位{}补充办理情况", actor_unit.unwrap_or_default()),
-            text("note"),
-        ),
-        "plan_submitted" => (
-            format!("{}提交了解决方案", actor_unit.unwrap_or_default()),
+        Event::PlanSubmitted(plan) => (
+            format!("{}提交了解决方案", actor_unit()),
             Some(format!(
                 "承诺办结日期：{}；原因：{}",
-                text("committed_date").unwrap_or_default(),
-                text("reason").unwrap_or_default()
+                plan.committed_date, plan.reason
             )),
         ),
-        "resolved" => (
-            format!("{}反馈办理结果", actor_unit.unwrap_or_default()),
+        Event::Resolved(resolution) => (
+            format!("{}反馈办理结果", actor_unit()),
             Some(format!(
                 "{}。解决方式：{}",
-                if event.payload.get("solved").and_then(|v| v.as_bool()) == Some(true) {
-                    "已解决"
-                } else {
-                    "未能解决"
-                },
-                text("method").unwrap_or_default()
+                resolution.solved_label(),
+                resolution.method
             )),
         ),
-        other => (other.to_owned(), None),
     };
     // Nothing closes without a recorded reason, and the reason is shown wherever the closure is.
     let detail = match (closure_reason(event), detail) {
@@ -288,7 +250,7 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
     TimelineEntry {
         at: event.at,
         at_label: shanghai(event.at),
-        kind: event.kind.clone(),
+        kind: event.kind().code().to_owned(),
         label,
         detail,
     }
@@ -451,7 +413,7 @@ async fn rating_page(
     let result = events
         .iter()
         .rev()
-        .find(|event| event.kind == "resolved")
+        .find(|event| matches!(event.event, Event::Resolved(_)))
         .map(|event| timeline_entry(forms, event).detail.unwrap_or_default())
         .unwrap_or_default();
     let csrf = AccessToken::generate();
@@ -503,7 +465,14 @@ async fn rate(
         let (rating, comment) =
             super::read_rating(body.rating.as_deref(), body.comment.as_deref())?;
         Ok(forms
-            .rate(&row, rating, &comment, "web", "enterprise", Utc::now())
+            .rate(
+                &row,
+                rating,
+                &comment,
+                RatingChannel::Web,
+                "enterprise",
+                Utc::now(),
+            )
             .await?)
     }
     .await;

@@ -146,6 +146,12 @@ impl PartialEq<EventKind> for str {
     }
 }
 
+impl PartialEq<&str> for EventKind {
+    fn eq(&self, code: &&str) -> bool {
+        self.code() == *code
+    }
+}
+
 impl PartialEq<EventKind> for String {
     fn eq(&self, kind: &EventKind) -> bool {
         self.as_str() == kind.code()

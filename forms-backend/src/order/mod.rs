@@ -6,6 +6,7 @@ mod actor;
 mod event;
 pub mod link;
 mod outcome;
+pub mod payload;
 pub mod rules;
 mod status;
 
@@ -13,5 +14,6 @@ pub use actor::{Actor, UnknownActor};
 pub use event::{EventKind, UnknownEventKind};
 pub use link::{Link, LinkRole};
 pub use outcome::{CardKind, Conclusion, UnknownConclusion};
+pub use payload::Event;
 pub use rules::{OrderState, Outcome, Refusal, Step, decide};
 pub use status::{Status, UnknownStatus};

@@ -4,12 +4,12 @@
 
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::EventKind;
 
 /// The kinds of card events: the card events of [`EventKind`], as their own type so a card is never anything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardKind {
     YellowCard,
@@ -56,7 +56,7 @@ impl CardKind {
 }
 
 /// 核查结论: what the task force decides on a verified order (notice §二(四)3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Conclusion {
     /// 情况属实，予以销号: the unit handled the request as law and policy allow; the remaining dissatisfaction

@@ -3,7 +3,7 @@
 //! builds e-mails and deadlines around the outcome, and the store writes it only if the order is still in the
 //! state the decision was made on.
 
-use super::{Actor, EventKind, Status};
+use super::{Actor, Event, EventKind, Status};
 
 /// Notice §二(四)3: after two rounds of handling and reply, a still unsatisfied order goes to the task force.
 pub const ROUNDS_BEFORE_VERIFICATION: u32 = 2;
@@ -56,6 +56,18 @@ pub struct Outcome {
     pub next: Status,
     /// The order goes back to the unit for another round of handling.
     pub new_round: bool,
+}
+
+impl Outcome {
+    /// The event the step records: the workflow builds its payload, the rules chose its kind.
+    pub fn records(&self, event: Event) -> Event {
+        debug_assert_eq!(
+            event.kind(),
+            self.event,
+            "the event written is not the one the rules decided"
+        );
+        event
+    }
 }
 
 /// Why a step cannot be taken now (a 409 for the user, in plain words).

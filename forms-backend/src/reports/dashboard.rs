@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::charts;
 use super::ranking::UnitFigures;
 use super::{Figures, Period, ReportError, ReportKind};
+use crate::order::Event;
 use crate::sla::cards::{CardState, unit_card_state};
 use crate::store::cards::SupervisionEvent;
 use crate::workflow::Forms;
@@ -49,18 +50,13 @@ fn supervision_events_by_unit(
     let mut by_unit: HashMap<String, Vec<SupervisionEvent>> = HashMap::new();
     let mut waivers = Vec::new();
     for event in events {
-        let unit = match event.event.kind.as_str() {
-            "card_waived" => {
+        let unit = match &event.event.event {
+            Event::CardWaived(_) => {
                 waivers.push(event);
                 continue;
             }
-            "resolved" => event.lead_unit.clone(),
-            _ => event
-                .event
-                .payload
-                .get("unit")
-                .and_then(|unit| unit.as_str())
-                .map(str::to_owned),
+            Event::Resolved(_) => event.lead_unit.clone(),
+            other => other.unit().map(str::to_owned),
         };
         if let Some(unit) = unit {
             by_unit.entry(unit).or_default().push(event);
@@ -138,13 +134,14 @@ mod tests {
             tracking_number: format!("QH-{id}"),
             lead_unit: Some(lead.to_owned()),
             due_at: Some(Utc.with_ymd_and_hms(2026, 3, 5, 15, 59, 59).unwrap()),
-            event: EventRow {
+            event: EventRow::from_parts(
                 id,
-                at: Utc.with_ymd_and_hms(2026, 3, day, 2, 0, 0).unwrap(),
-                actor: "system:supervision".to_owned(),
-                kind: kind.to_owned(),
-                payload,
-            },
+                Utc.with_ymd_and_hms(2026, 3, day, 2, 0, 0).unwrap(),
+                "system:supervision",
+                kind,
+                &payload,
+            )
+            .unwrap(),
         }
     }
 
@@ -161,7 +158,7 @@ mod tests {
                 "card_waived",
                 "land",
                 8,
-                json!({ "card_event_id": 2, "unit": "land" }),
+                json!({ "card_event_id": 2, "card": "yellow_card", "unit": "land" }),
             ),
             event(7, "yellow_card", "power", 9, json!({ "unit": "power" })),
         ];

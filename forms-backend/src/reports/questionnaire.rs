@@ -13,12 +13,11 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Shanghai;
 use serde::Serialize;
-use serde_json::json;
 
 use super::{Period, ReportError, ReportKind};
 use crate::domain::{AccessToken, Rating};
-use crate::order::{Actor, EventKind, Link, LinkRole};
-use crate::store::reports::{QUESTIONNAIRE_ANSWERED, QUESTIONNAIRE_SENT};
+use crate::order::payload::{self, RatingChannel, RatingRecord};
+use crate::order::{Actor, Event, EventKind, Link, LinkRole};
 use crate::store::{Change, NewLink, RequestRow};
 use crate::workflow::{Forms, MailRequest};
 
@@ -128,8 +127,11 @@ pub async fn send(
             }],
             ..Change::new(
                 actor,
-                EventKind::QuestionnaireSent,
-                json!({ "period": month.to_string(), "unit": row.lead_unit, "recipient": email }),
+                Event::QuestionnaireSent(payload::QuestionnaireSent {
+                    period: month.to_string(),
+                    unit: row.lead_unit.clone(),
+                    recipient: email.to_owned(),
+                }),
             )
         };
         match forms.store.record_once(row.id, &change, now).await? {
@@ -156,11 +158,11 @@ pub async fn progress(forms: &Forms, month: Period) -> Result<Progress, ReportEr
             .count() as u32,
         sent: forms
             .store
-            .count_with_event(&ids, QUESTIONNAIRE_SENT)
+            .count_with_event(&ids, EventKind::QuestionnaireSent)
             .await?,
         answered: forms
             .store
-            .count_with_event(&ids, QUESTIONNAIRE_ANSWERED)
+            .count_with_event(&ids, EventKind::Questionnaire)
             .await?,
     })
 }
@@ -196,15 +198,9 @@ pub async fn answer(
 ) -> Result<(), ReportError> {
     let change = Change::new(
         Actor::enterprise(),
-        EventKind::Questionnaire,
-        json!({
-            "rating": {
-                "rating": rating.code(),
-                "rating_label": rating.label(),
-                "comment": comment,
-                "channel": "questionnaire",
-            },
-            "unit": row.lead_unit,
+        Event::Questionnaire(payload::QuestionnaireAnswer {
+            rating: RatingRecord::new(rating, comment, RatingChannel::Questionnaire, None),
+            unit: row.lead_unit.clone(),
         }),
     );
     match forms.store.record_once(row.id, &change, now).await? {

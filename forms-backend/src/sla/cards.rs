@@ -47,9 +47,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 
-use crate::order::EventKind;
+use crate::order::Event;
+use crate::order::payload::Waiver;
 use crate::store::cards::SupervisionEvent;
 use crate::store::{Change, RequestRow};
 use crate::workflow::{Forms, WorkflowError};
@@ -89,7 +89,7 @@ impl CardState {
 }
 
 pub use super::pass::{IssuedCard, PassReport, supervise};
-pub use super::reminders::{REMINDER_KIND, remind};
+pub use super::reminders::remind;
 pub use crate::order::CardKind;
 
 /// A counted card of a unit's current sequence.
@@ -112,11 +112,7 @@ pub struct UnitStanding {
 }
 
 pub(super) fn card_unit(event: &SupervisionEvent) -> Option<&str> {
-    event
-        .event
-        .payload
-        .get("unit")
-        .and_then(|unit| unit.as_str())
+    event.event.event.card().map(|(_, card)| card.unit.as_str())
 }
 
 pub(super) fn card_ref(event: &SupervisionEvent) -> CardRef {
@@ -132,8 +128,11 @@ pub(super) fn card_ref(event: &SupervisionEvent) -> CardRef {
 pub(super) fn waived_cards(events: &[SupervisionEvent], now: DateTime<Utc>) -> BTreeSet<i64> {
     events
         .iter()
-        .filter(|event| event.event.kind == "card_waived" && event.event.at <= now)
-        .filter_map(|event| event.event.payload.get("card_event_id")?.as_i64())
+        .filter(|event| event.event.at <= now)
+        .filter_map(|event| match &event.event.event {
+            Event::CardWaived(waiver) => Some(waiver.card_event_id),
+            _ => None,
+        })
         .collect()
 }
 
@@ -149,15 +148,14 @@ pub fn unit_standing(events: &[SupervisionEvent], unit: &str, now: DateTime<Utc>
     let mut ordered: Vec<&SupervisionEvent> = events
         .iter()
         .filter(|event| event.event.at <= now)
-        .filter(|event| match event.event.kind.as_str() {
-            "resolved" => event.lead_unit.as_deref() == Some(unit),
+        .filter(|event| match event.event.event {
+            Event::Resolved(_) => event.lead_unit.as_deref() == Some(unit),
             _ => card_unit(event) == Some(unit),
         })
         .collect();
     ordered.sort_by_key(|event| (event.event.at, event.event.id));
     for event in ordered {
-        let kind = event.event.kind.as_str();
-        if kind == "resolved" {
+        if let Event::Resolved(_) = event.event.event {
             let on_time = event.lead_unit.as_deref() == Some(unit)
                 && event.due_at.is_some_and(|due| event.event.at <= due);
             if on_time {
@@ -167,10 +165,10 @@ pub fn unit_standing(events: &[SupervisionEvent], unit: &str, now: DateTime<Utc>
             }
             continue;
         }
-        let Some(card) = CardKind::of(kind) else {
+        let Some((card, issued)) = event.event.event.card() else {
             continue;
         };
-        if card_unit(event) != Some(unit) {
+        if issued.unit != unit {
             continue;
         }
         let counted = !waived.contains(&event.event.id);
@@ -223,13 +221,7 @@ pub fn has_yellow_card(events: &[SupervisionEvent], order: &RequestRow) -> bool 
     };
     events.iter().any(|event| {
         event.request_id == order.id
-            && event.event.kind == "yellow_card"
-            && event
-                .event
-                .payload
-                .get("due_at")
-                .and_then(|value| serde_json::from_value::<DateTime<Utc>>(value.clone()).ok())
-                == Some(due)
+            && matches!(&event.event.event, Event::YellowCard(card) if card.due_at == Some(due))
     })
 }
 
@@ -255,11 +247,11 @@ pub async fn waive_card(
             "找不到编号为 {card_event_id} 的亮牌记录"
         )));
     };
-    if CardKind::of(&card.kind).is_none() {
+    let Some((kind, issued)) = card.event.card() else {
         return Err(WorkflowError::NotAllowed(format!(
             "编号为 {card_event_id} 的记录不是亮牌"
         )));
-    }
+    };
     let events = forms.store.supervision_events().await?;
     if waived_cards(&events, DateTime::<Utc>::MAX_UTC).contains(&card_event_id) {
         return Err(WorkflowError::NotAllowed("该亮牌已经免除".to_owned()));
@@ -270,12 +262,11 @@ pub async fn waive_card(
             request_id,
             &Change::new(
                 actor,
-                EventKind::CardWaived,
-                json!({
-                    "card_event_id": card_event_id,
-                    "card": card.kind,
-                    "unit": card.payload.get("unit"),
-                    "reason": reason,
+                Event::CardWaived(Waiver {
+                    card_event_id,
+                    card: kind,
+                    unit: Some(issued.unit.clone()),
+                    reason: reason.to_owned(),
                 }),
             ),
             now,
@@ -287,6 +278,7 @@ pub async fn waive_card(
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use serde_json::json;
 
     use super::*;
     use crate::order::Status;
@@ -310,13 +302,7 @@ mod tests {
             tracking_number: format!("QH-{request_id}"),
             lead_unit: Some("tax".to_owned()),
             due_at: Some(at(due_day, 15)),
-            event: EventRow {
-                id,
-                at: when,
-                actor: ACTOR.to_owned(),
-                kind: kind.to_owned(),
-                payload,
-            },
+            event: EventRow::from_parts(id, when, ACTOR, kind, &payload).unwrap(),
         }
     }
 
@@ -331,7 +317,7 @@ mod tests {
             "card_waived",
             when,
             1,
-            json!({ "card_event_id": card_id, "reason": "系统故障" }),
+            json!({ "card_event_id": card_id, "card": "yellow_card", "reason": "系统故障" }),
         )
     }
 

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 
+use crate::order::Event;
 use crate::store::{EventRow, RequestRow};
 
 use super::cards::is_overdue;
@@ -28,8 +29,11 @@ fn minute(at: DateTime<Utc>) -> String {
 pub fn order_supervision(row: &RequestRow, events: &[EventRow], now: DateTime<Utc>) -> Vec<String> {
     let waived: Vec<i64> = events
         .iter()
-        .filter(|event| event.kind == "card_waived" && event.at <= now)
-        .filter_map(|event| event.payload.get("card_event_id")?.as_i64())
+        .filter(|event| event.at <= now)
+        .filter_map(|event| match &event.event {
+            Event::CardWaived(waiver) => Some(waiver.card_event_id),
+            _ => None,
+        })
         .collect();
     let mut facts = Vec::new();
     let mut carded_current_deadline = false;
@@ -37,12 +41,9 @@ pub fn order_supervision(row: &RequestRow, events: &[EventRow], now: DateTime<Ut
         .iter()
         .filter(|event| event.at <= now && !waived.contains(&event.id))
     {
-        let fact = match event.kind.as_str() {
-            "yellow_card" => {
-                let due = event
-                    .payload
-                    .get("due_at")
-                    .and_then(|due| serde_json::from_value::<DateTime<Utc>>(due.clone()).ok());
+        let fact = match &event.event {
+            Event::YellowCard(card) => {
+                let due = card.due_at;
                 if due.is_some() && due == row.due_at {
                     carded_current_deadline = true;
                 }
@@ -53,11 +54,11 @@ pub fn order_supervision(row: &RequestRow, events: &[EventRow], now: DateTime<Ut
                         .unwrap_or_default()
                 )
             }
-            "red_card" => format!(
+            Event::RedCard(_) => format!(
                 "{}：承办单位连续两次被亮黄牌，予以红牌警示，由工作专班约谈其分管负责人",
                 day(event.at)
             ),
-            "interview" => format!(
+            Event::Interview(_) => format!(
                 "{}：承办单位连续两次被红牌警示，由市政府领导约谈其主要负责人",
                 day(event.at)
             ),
@@ -119,13 +120,7 @@ mod tests {
     }
 
     fn event(id: i64, kind: &str, when: DateTime<Utc>, payload: serde_json::Value) -> EventRow {
-        EventRow {
-            id,
-            at: when,
-            actor: "system:supervision".to_owned(),
-            kind: kind.to_owned(),
-            payload,
-        }
+        EventRow::from_parts(id, when, "system:supervision", kind, &payload).unwrap()
     }
 
     #[test]
@@ -160,7 +155,12 @@ mod tests {
         let events = [
             event(7, "yellow_card", at(6, 1), json!({ "due_at": at(5, 15) })),
             event(8, "red_card", at(6, 1), json!({})),
-            event(9, "card_waived", at(7, 1), json!({ "card_event_id": 8 })),
+            event(
+                9,
+                "card_waived",
+                at(7, 1),
+                json!({ "card_event_id": 8, "card": "red_card" }),
+            ),
         ];
         let before = order_supervision(&row, &events, at(6, 12));
         assert_eq!(before.len(), 2);

@@ -7,12 +7,13 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use serde::Serialize;
-use serde_json::json;
 use tera::Context;
 
 use super::cards::*;
 use super::reminders::remind;
 use crate::dispatch::Unit;
+use crate::order::Event;
+use crate::order::payload::Card;
 use crate::store::cards::SupervisionEvent;
 use crate::store::{Change, EventRow, OutgoingMail, RequestRow, Store};
 use crate::workflow::{Forms, MailRequest, WorkflowError};
@@ -160,7 +161,7 @@ fn card_change(
     kind: CardKind,
     rule: &str,
     evidence: &str,
-    mut payload: serde_json::Value,
+    card: Card,
     orders: &[String],
 ) -> Result<Change, WorkflowError> {
     let mails = match forms.directory.unit(unit_id) {
@@ -179,15 +180,16 @@ fn card_change(
             Vec::new()
         }
     };
-    if let Some(object) = payload.as_object_mut() {
-        object.insert("unit".to_owned(), json!(unit_id));
-        object.insert("rule".to_owned(), json!(rule));
-        object.insert("order".to_owned(), json!(order.tracking_number));
-        object.insert("evidence".to_owned(), json!(evidence));
-    }
+    let card = Card {
+        unit: unit_id.to_owned(),
+        rule: rule.to_owned(),
+        order: order.tracking_number.clone(),
+        evidence: evidence.to_owned(),
+        ..card
+    };
     Ok(Change {
         mails,
-        ..Change::new(ACTOR, kind.event(), payload)
+        ..Change::new(ACTOR, Event::of_card(kind, card))
     })
 }
 
@@ -224,8 +226,7 @@ fn as_supervision_event(
             id: event_id,
             at: now,
             actor: change.actor.clone(),
-            kind: change.kind.code().to_owned(),
-            payload: change.payload.clone(),
+            event: change.event.clone(),
         },
     }
 }
@@ -300,7 +301,11 @@ async fn supervise_holding_lease(
             CardKind::YellowCard,
             YELLOW_RULE,
             &evidence,
-            json!({ "due_at": due, "status": order.status }),
+            Card {
+                due_at: Some(due),
+                status: Some(order.status),
+                ..Card::default()
+            },
             std::slice::from_ref(&order.tracking_number),
         )?;
         yellow.push((order.id, change));
@@ -314,17 +319,18 @@ async fn supervise_holding_lease(
             unit: order.lead_unit.clone().unwrap_or_default(),
             tracking_number: order.tracking_number.clone(),
             event_id,
-            evidence: change.payload["evidence"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            evidence: change
+                .event
+                .card()
+                .map(|(_, card)| card.evidence.clone())
+                .unwrap_or_default(),
             mails: change.mails.len(),
         });
     }
 
     let units: BTreeSet<String> = events
         .iter()
-        .filter(|event| CardKind::of(&event.event.kind).is_some())
+        .filter(|event| event.event.event.card().is_some())
         .filter_map(|event| card_unit(event).map(str::to_owned))
         .collect();
     // Each escalation consumes the cards it was issued for: a unit needs at most a red card and then an interview.
@@ -364,7 +370,11 @@ async fn supervise_holding_lease(
                 kind,
                 rule,
                 &evidence,
-                json!({ "orders": orders, "cards": card_ids }),
+                Card {
+                    orders: orders.clone(),
+                    cards: card_ids,
+                    ..Card::default()
+                },
                 &orders,
             )?;
             round.push((order, unit.clone(), kind, evidence, change));

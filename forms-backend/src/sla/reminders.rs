@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 use tera::Context;
 
 use super::cards::ACTOR;
 use super::pass::{record_batched, render_mails, shanghai};
 use crate::dispatch::Unit;
-use crate::order::{EventKind, Status};
+use crate::order::payload::{RemindedOrder, Reminder};
+use crate::order::{Event, EventKind, Status};
 use crate::store::{Change, OutgoingMail, RequestRow};
 use crate::workflow::{Forms, WorkflowError};
 
@@ -27,7 +27,7 @@ pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, Workflow
     let reminded: BTreeSet<(i64, DateTime<Utc>)> = forms
         .store
         .listed_orders_since(
-            REMINDER_KIND,
+            EventKind::DeadlineReminder,
             now - chrono::Duration::days(REMINDER_LOOKBACK_DAYS),
         )
         .await?
@@ -52,10 +52,12 @@ pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, Workflow
             Some(unit) => reminder_mails(forms, &orders, unit)?,
             None => Vec::new(),
         };
-        let listed: Vec<serde_json::Value> = orders
+        let listed: Vec<RemindedOrder> = orders
             .iter()
-            .map(|order| {
-                json!({ "id": order.id, "tracking_number": order.tracking_number, "due_at": order.due_at })
+            .map(|order| RemindedOrder {
+                id: order.id,
+                tracking_number: order.tracking_number.clone(),
+                due_at: order.due_at,
             })
             .collect();
         count += orders.len();
@@ -65,8 +67,10 @@ pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, Workflow
                 mails,
                 ..Change::new(
                     ACTOR,
-                    EventKind::DeadlineReminder,
-                    json!({ "unit": unit_id, "orders": listed }),
+                    Event::DeadlineReminder(Reminder {
+                        unit: unit_id.to_owned(),
+                        orders: listed,
+                    }),
                 )
             },
         ));
@@ -77,9 +81,6 @@ pub async fn remind(forms: &Forms, now: DateTime<Utc>) -> Result<usize, Workflow
 
 /// How far back a pass looks for reminders already sent (longer than any holiday plus a working day).
 const REMINDER_LOOKBACK_DAYS: i64 = 31;
-
-/// The event kind of a deadline reminder.
-pub const REMINDER_KIND: &str = EventKind::DeadlineReminder.code();
 
 /// One line of a reminder.
 #[derive(Serialize)]

@@ -10,6 +10,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use crate::order::EventKind;
+
 use super::{
     EventRow, RequestRow, Store, StoreError, event_from_row, from_text, requests_from, to_text,
 };
@@ -118,7 +120,7 @@ impl Store {
     /// (the deadline reminders: one event per unit and pass lists its orders).
     pub async fn listed_orders_since(
         &self,
-        kind: &str,
+        kind: EventKind,
         since: DateTime<Utc>,
     ) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
         let rows = sqlx::query(self.backend.pick(
@@ -129,7 +131,7 @@ impl Store {
              FROM events, jsonb_array_elements(events.payload::jsonb -> 'orders') AS listed(value)
              WHERE events.kind = $1 AND events.at >= $2",
         ))
-        .bind(kind)
+        .bind(kind.code())
         .bind(to_text(since))
         .fetch_all(&self.pool)
         .await?;
@@ -196,7 +198,7 @@ impl Store {
         };
         let mut units: Vec<String> = events
             .iter()
-            .filter_map(|event| event.event.payload.get("unit")?.as_str().map(str::to_owned))
+            .filter_map(|event| event.event.event.unit().map(str::to_owned))
             .collect();
         units.sort();
         units.dedup();

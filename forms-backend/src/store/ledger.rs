@@ -7,6 +7,8 @@ use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::{Store, StoreError, from_text, to_text};
+use crate::order::payload::Resolution;
+use crate::order::{Event, EventKind};
 
 /// Which orders a table lists: each table is selected by the moment one thing happened to the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,18 +39,27 @@ pub struct LedgerEntry {
     /// When the selecting event happened (for [`LedgerSource::Received`], the intake's first event).
     pub at: DateTime<Utc>,
     pub actor: String,
-    pub payload: serde_json::Value,
-    /// For [`LedgerSource::Rated`]: the last result report before the rating (actor, payload).
-    pub resolution: Option<(String, serde_json::Value)>,
+    /// The selecting event (`None` only for a request without events, which the store never leaves).
+    pub event: Option<Event>,
+    /// For [`LedgerSource::Rated`]: the last result report before the rating (its actor and what it said).
+    pub resolution: Option<(String, Resolution)>,
 }
 
 const ENTRY_COLUMNS: &str =
     "r.tracking_number, r.enterprise_name, r.contact_name, r.contact_phone, r.town,
     r.description, r.suggested_department, r.status, r.lead_unit, r.co_units";
 
-fn json(text: Option<String>) -> serde_json::Value {
-    text.and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(serde_json::Value::Null)
+/// The event a kind and payload column hold, when the row has one.
+fn event(kind: Option<String>, payload: Option<String>) -> Result<Option<Event>, sqlx::Error> {
+    let (Some(kind), Some(payload)) = (kind, payload) else {
+        return Ok(None);
+    };
+    let kind: EventKind = kind
+        .parse()
+        .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+    Event::from_stored(kind, &payload)
+        .map(Some)
+        .map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LedgerEntry, sqlx::Error> {
@@ -71,8 +82,16 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LedgerEntry, sqlx::Error> {
         actor: row
             .try_get::<Option<String>, _>("actor")?
             .unwrap_or_default(),
-        payload: json(row.try_get("payload")?),
-        resolution: resolved_actor.map(|actor| (actor, json(resolved_payload))),
+        event: event(row.try_get("kind")?, row.try_get("payload")?)?,
+        resolution: match (resolved_actor, resolved_payload) {
+            (Some(actor), Some(payload)) => match Event::from_stored(EventKind::Resolved, &payload)
+                .map_err(|error| sqlx::Error::Decode(Box::new(error)))?
+            {
+                Event::Resolved(resolution) => Some((actor, resolution)),
+                _ => None,
+            },
+            _ => None,
+        },
     })
 }
 
@@ -88,7 +107,7 @@ impl Store {
     ) -> Result<u64, E> {
         let sql = match source {
             LedgerSource::Received => format!(
-                "SELECT {ENTRY_COLUMNS}, e.at, e.actor, e.payload,
+                "SELECT {ENTRY_COLUMNS}, e.at, e.actor, e.kind, e.payload,
                         NULL AS resolved_actor, NULL AS resolved_payload
                  FROM requests r
                  LEFT JOIN events e ON e.id = (SELECT MIN(id) FROM events WHERE request_id = r.id)
@@ -96,14 +115,14 @@ impl Store {
                  ORDER BY r.created_at, r.id"
             ),
             LedgerSource::Dispatched | LedgerSource::Resolved => format!(
-                "SELECT {ENTRY_COLUMNS}, e.at, e.actor, e.payload,
+                "SELECT {ENTRY_COLUMNS}, e.at, e.actor, e.kind, e.payload,
                         NULL AS resolved_actor, NULL AS resolved_payload
                  FROM events e JOIN requests r ON r.id = e.request_id
                  WHERE e.kind = $3 AND e.at >= $1 AND e.at < $2
                  ORDER BY e.at, e.id"
             ),
             LedgerSource::Rated => format!(
-                "SELECT {ENTRY_COLUMNS}, e.at, e.actor, e.payload,
+                "SELECT {ENTRY_COLUMNS}, e.at, e.actor, e.kind, e.payload,
                         (SELECT x.actor FROM events x WHERE x.request_id = e.request_id
                            AND x.kind = 'resolved' AND x.id < e.id ORDER BY x.id DESC LIMIT 1)
                           AS resolved_actor,
@@ -117,8 +136,8 @@ impl Store {
         };
         let query = sqlx::query(&sql).bind(to_text(from)).bind(to_text(until));
         let query = match source {
-            LedgerSource::Dispatched => query.bind("dispatched"),
-            LedgerSource::Resolved => query.bind("resolved"),
+            LedgerSource::Dispatched => query.bind(EventKind::Dispatched.code()),
+            LedgerSource::Resolved => query.bind(EventKind::Resolved.code()),
             LedgerSource::Received | LedgerSource::Rated => query,
         };
         let mut rows = query.fetch(&self.pool);

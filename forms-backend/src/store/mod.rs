@@ -12,7 +12,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::order::{EventKind, Link, Status};
+use crate::order::{Event, EventKind, Link, Status};
 
 use backend::Backend;
 pub use backend::sqlite_file;
@@ -169,8 +169,43 @@ pub struct EventRow {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
-    pub kind: String,
-    pub payload: serde_json::Value,
+    /// The event with what it records (`kind` and `payload` in JSON, as stored).
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl EventRow {
+    pub fn kind(&self) -> EventKind {
+        self.event.kind()
+    }
+
+    /// What the event records, as the stored JSON object.
+    pub fn payload(&self) -> serde_json::Value {
+        self.event.payload()
+    }
+
+    /// A row from its stored parts: the kind's code and the payload (as tests and fixtures write them).
+    pub fn from_parts(
+        id: i64,
+        at: DateTime<Utc>,
+        actor: &str,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> Result<EventRow, StoreError> {
+        let kind: EventKind = kind
+            .parse()
+            .map_err(|error: crate::order::UnknownEventKind| {
+                StoreError::Other(error.to_string())
+            })?;
+        let event = Event::from_stored(kind, &payload.to_string())
+            .map_err(|error| StoreError::Other(format!("事件“{kind}”的记录无法读取：{error}")))?;
+        Ok(EventRow {
+            id,
+            at,
+            actor: actor.to_owned(),
+            event,
+        })
+    }
 }
 
 /// An e-mail to send because of an event.
@@ -194,8 +229,7 @@ pub struct NewLink {
 #[derive(Debug, Clone)]
 pub struct Change {
     pub actor: String,
-    pub kind: EventKind,
-    pub payload: serde_json::Value,
+    pub event: Event,
     pub status: Option<Status>,
     pub lead_unit: Option<String>,
     pub co_units: Option<Vec<String>>,
@@ -210,11 +244,10 @@ pub struct Change {
 
 impl Change {
     /// An event by `actor` that changes nothing else until fields are set.
-    pub fn new(actor: impl ToString, kind: EventKind, payload: serde_json::Value) -> Change {
+    pub fn new(actor: impl ToString, event: Event) -> Change {
         Change {
             actor: actor.to_string(),
-            kind,
-            payload,
+            event,
             status: None,
             lead_unit: None,
             co_units: None,
@@ -280,26 +313,21 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The reason an event that closes an order records (`reason` in its payload, not blank). Every path to
-/// `closed` — a satisfied rating, a call-back, the task force's verification opinion — writes one, and the store
-/// refuses a closure without it, so no order is ever closed silently.
-pub fn closure_reason(payload: &serde_json::Value) -> Option<&str> {
-    payload
-        .get("reason")
-        .and_then(|reason| reason.as_str())
-        .map(str::trim)
-        .filter(|reason| !reason.is_empty())
-}
-
 /// An `events` row (columns id, at, actor, kind, payload).
 fn event_from_row(row: &AnyRow) -> Result<EventRow, sqlx::Error> {
     let payload: String = row.try_get("payload")?;
+    let kind: String = row.try_get("kind")?;
+    let event = kind
+        .parse::<EventKind>()
+        .map_err(|error| sqlx::Error::Decode(Box::new(error)))
+        .and_then(|kind| {
+            Event::from_stored(kind, &payload).map_err(|error| sqlx::Error::Decode(Box::new(error)))
+        })?;
     Ok(EventRow {
         id: row.try_get("id")?,
         at: from_text(&row.try_get::<String, _>("at")?),
         actor: row.try_get("actor")?,
-        kind: row.try_get("kind")?,
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        event,
     })
 }
 

@@ -13,13 +13,9 @@ use super::{
     Backend, Change, RequestRow, Store, StoreError, event_from_row, from_text, requests_from,
     to_text,
 };
-use crate::order::EventKind;
+use crate::order::payload::QuestionnaireAnswer;
+use crate::order::{Event, EventKind};
 use crate::reports::figures::{FOLD_KINDS, FactEvent, FactLog};
-
-/// The kind of the event that records a questionnaire sent (问卷已发送), at most one per order.
-pub const QUESTIONNAIRE_SENT: &str = crate::order::EventKind::QuestionnaireSent.code();
-/// The kind of the event that records the enterprise's answer (问卷答复), at most one per order.
-pub const QUESTIONNAIRE_ANSWERED: &str = crate::order::EventKind::Questionnaire.code();
 
 /// Intake and dispatch counts of one span of time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -337,7 +333,7 @@ impl Store {
     pub async fn count_with_event(
         &self,
         request_ids: &[i64],
-        kind: &str,
+        kind: EventKind,
     ) -> Result<u32, StoreError> {
         let ids = serde_json::to_string(request_ids).unwrap_or_else(|_| "[]".to_owned());
         let count: i64 = sqlx::query_scalar(self.backend.pick(
@@ -347,7 +343,7 @@ impl Store {
               WHERE kind = $2 AND request_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
         ))
         .bind(ids)
-        .bind(kind)
+        .bind(kind.code())
         .fetch_one(&self.pool)
         .await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
@@ -452,24 +448,26 @@ impl Store {
         Ok(events)
     }
 
-    /// The questionnaire answer of an order, if it has one (its event's time and payload).
+    /// The questionnaire answer of an order (问卷答复, at most one per order), if it has one, with its time.
     pub async fn questionnaire_answer(
         &self,
         request_id: i64,
-    ) -> Result<Option<(DateTime<Utc>, serde_json::Value)>, StoreError> {
-        let row = sqlx::query("SELECT at, payload FROM events WHERE request_id = $1 AND kind = $2")
-            .bind(request_id)
-            .bind(QUESTIONNAIRE_ANSWERED)
-            .fetch_optional(&self.pool)
-            .await?;
+    ) -> Result<Option<(DateTime<Utc>, QuestionnaireAnswer)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, at, actor, kind, payload FROM events WHERE request_id = $1 AND kind = $2",
+        )
+        .bind(request_id)
+        .bind(EventKind::Questionnaire.code())
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let payload: String = row.try_get("payload")?;
-        Ok(Some((
-            from_text(row.try_get("at")?),
-            serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-        )))
+        let answered = event_from_row(&row)?;
+        Ok(match answered.event {
+            Event::Questionnaire(answer) => Some((answered.at, answer)),
+            _ => None,
+        })
     }
 }
 

@@ -161,8 +161,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::order::{EventKind, Status};
+    use crate::order::{Event, EventKind, Status};
     use crate::store::RequestRecord;
+
+    fn stored(kind: EventKind, payload: serde_json::Value) -> Event {
+        Event::from_stored(kind, &payload.to_string()).unwrap()
+    }
 
     async fn store_with_request() -> (tempfile::TempDir, Store, i64) {
         let dir = tempfile::tempdir().unwrap();
@@ -198,8 +202,10 @@ mod tests {
                 |_| {
                     Ok::<_, ()>(vec![Change::new(
                         "enterprise:web",
-                        EventKind::Submitted,
-                        json!({}),
+                        stored(
+                            EventKind::Submitted,
+                            json!({ "kind": "help", "channel": "web" }),
+                        ),
                     )])
                 },
             )
@@ -213,9 +219,13 @@ mod tests {
     async fn an_order_never_closes_without_a_reason() {
         // Arrange
         let (_dir, store, id) = store_with_request().await;
-        let closing = |payload: serde_json::Value| Change {
-            status: Some(Status::Closed),
-            ..Change::new("centre:zhang", EventKind::Rated, payload)
+        let closing = |mut payload: serde_json::Value| {
+            payload["rating"] = json!({ "rating": "very_satisfied" });
+            payload["closed"] = json!(true);
+            Change {
+                status: Some(Status::Closed),
+                ..Change::new("centre:zhang", stored(EventKind::Rated, payload))
+            }
         };
 
         // Act
@@ -254,7 +264,10 @@ mod tests {
                 store
                     .record_verification_form(
                         id,
-                        &Change::new("unit:power", EventKind::VerificationFormUploaded, json!({})),
+                        &Change::new(
+                            "unit:power",
+                            stored(EventKind::VerificationFormUploaded, json!({})),
+                        ),
                         &NewVerificationForm {
                             unit_id: "power",
                             media_type: "application/pdf",

@@ -8,8 +8,7 @@ use sqlx::AnyConnection;
 use sqlx::pool::PoolConnection;
 
 use super::{
-    Backend, Change, RequestRecord, RequestRow, Store, StoreError, closure_reason,
-    request_from_row, to_text,
+    Backend, Change, RequestRecord, RequestRow, Store, StoreError, request_from_row, to_text,
 };
 
 /// A write transaction on the writer connection. Dropped without [`WriteTx::commit`] (an error, a conflict),
@@ -287,8 +286,8 @@ impl Store {
                     .bind(*request_id)
                     .bind(&now_text)
                     .bind(&change.actor)
-                    .bind(change.kind.code())
-                    .bind(change.payload.to_string());
+                    .bind(change.event.kind().code())
+                    .bind(change.event.payload_json());
             }
             insert.execute(&mut *connection).await?;
         }
@@ -326,11 +325,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(i64, RequestRow), StoreError> {
         if change.status == Some(crate::order::Status::Closed)
-            && closure_reason(&change.payload).is_none()
+            && change.event.closure_reason().is_none()
         {
             return Err(StoreError::Other(format!(
                 "销号必须记录理由（事件“{}”没有 reason）",
-                change.kind
+                change.event.kind()
             )));
         }
         let now_text = to_text(now);
@@ -382,8 +381,8 @@ impl Store {
         .bind(request_id)
         .bind(&now_text)
         .bind(&change.actor)
-        .bind(change.kind.code())
-        .bind(change.payload.to_string())
+        .bind(change.event.kind().code())
+        .bind(change.event.payload_json())
         .fetch_one(&mut *connection)
         .await
         .map_err(StoreError::from_insert)?;

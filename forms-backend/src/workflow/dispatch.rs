@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Shanghai;
-use serde_json::json;
 
 use super::{Forms, WorkflowError};
 use crate::calendar::FALLBACK_WARNING;
 use crate::dispatch::{DispatchInput, Suggestion, suggest};
 use crate::domain::{AccessToken, RequestKind};
-use crate::order::{EventKind, Link, Status, Step, decide};
+use crate::order::payload::{DeadlineNote, Dispatch};
+use crate::order::{Event, Link, Status, Step, decide};
 use crate::sla::RESOLUTION_WORKING_DAYS;
 use crate::store::{Change, NewLink, RequestRow};
 
@@ -154,16 +154,15 @@ impl Forms {
         let co_ids: Vec<String> = co.iter().map(|unit| unit.id.clone()).collect();
         let mut change = Change::new(
             actor,
-            EventKind::Dispatched,
-            json!({
-                "lead_unit": lead.id,
-                "co_units": co_ids,
-                "due_at": due,
-                "reason": reason,
-                "deadline_rule": "5个工作日（不含派单当日，按国务院节假日安排计算）",
-                "calendar": deadline.calendar,
-                "counted": deadline.counted,
-                "calendar_warning": deadline.fallback.then_some(FALLBACK_WARNING),
+            Event::Dispatched(Dispatch {
+                lead_unit: lead.id.clone(),
+                co_units: co_ids.clone(),
+                reason: reason.to_owned(),
+                deadline: DeadlineNote::of(
+                    &deadline,
+                    "5个工作日（不含派单当日，按国务院节假日安排计算）",
+                ),
+                counted: deadline.counted.clone(),
             }),
         );
         change.status = Some(Status::Dispatched);

@@ -3,13 +3,12 @@
 //! order as read and written only if the order is still at that version — of two steps at the same instant,
 //! exactly one wins and the other gets a conflict.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde_json::json;
+use chrono::{DateTime, Duration, Utc};
 
-use super::{Forms, REWORK_WORKING_DAYS, UnitAction, WorkflowError, actor};
-use crate::calendar::FALLBACK_WARNING;
+use super::{Forms, REWORK_RULE, REWORK_WORKING_DAYS, UnitAction, WorkflowError, actor};
 use crate::domain::{AccessToken, Rating};
-use crate::order::{Actor, EventKind, Link, Status, Step, decide};
+use crate::order::payload::{self, DeadlineNote, RatingChannel, RatingRecord};
+use crate::order::{Actor, Event, EventKind, Link, Status, Step, decide};
 use crate::store::{Change, NewLink, RequestRow};
 
 impl UnitAction {
@@ -46,9 +45,19 @@ impl Forms {
         let outcome = decide(&row.state(), &actor, action.step(local))?;
         let mut change = match action {
             UnitAction::Progress { note } => {
-                Change::new(&actor, outcome.event, json!({ "note": note }))
+                let note = payload::Note { note: note.clone() };
+                // A co-handler's progress is its contribution (协办情况); the rules say which.
+                let event = if outcome.event == EventKind::Contribution {
+                    Event::Contribution(note)
+                } else {
+                    Event::Progress(note)
+                };
+                Change::new(&actor, outcome.records(event))
             }
-            UnitAction::Accept => Change::new(&actor, outcome.event, json!({})),
+            UnitAction::Accept => Change::new(
+                &actor,
+                outcome.records(Event::Accepted(payload::Nothing {})),
+            ),
             UnitAction::Resolve {
                 solved,
                 method,
@@ -57,13 +66,12 @@ impl Forms {
             } => {
                 let mut change = Change::new(
                     &actor,
-                    outcome.event,
-                    json!({
-                        "solved": solved,
-                        "method": method,
-                        "contact_name": contact_name,
-                        "contact_phone": contact_phone,
-                    }),
+                    outcome.records(Event::Resolved(payload::Resolution {
+                        solved: *solved,
+                        method: method.clone(),
+                        contact_name: contact_name.clone(),
+                        contact_phone: contact_phone.clone(),
+                    })),
                 );
                 // Notice §二(五)1 一事一评估: the enterprise rates the result through its own link (附件5), good
                 // for this round only.
@@ -91,16 +99,21 @@ impl Forms {
                 }
                 change
             }
-            UnitAction::Forward { reason } => {
-                Change::new(&actor, outcome.event, json!({ "reason": reason }))
-            }
+            UnitAction::Forward { reason } => Change::new(
+                &actor,
+                outcome.records(Event::Forwarded(payload::Reason {
+                    reason: reason.clone(),
+                })),
+            ),
             UnitAction::Plan {
                 committed_date,
                 reason,
             } => Change::new(
                 &actor,
-                outcome.event,
-                json!({ "committed_date": committed_date, "reason": reason }),
+                outcome.records(Event::PlanSubmitted(payload::Plan {
+                    committed_date: *committed_date,
+                    reason: reason.clone(),
+                })),
             ),
             UnitAction::Explain { .. } => unreachable!("handled above"),
         };
@@ -120,7 +133,7 @@ impl Forms {
         row: &RequestRow,
         rating: Rating,
         comment: &str,
-        channel: &str,
+        channel: RatingChannel,
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
@@ -144,7 +157,7 @@ impl Forms {
         if false_feedback {
             changes.push(self.false_feedback_change(row, comment, by)?);
         }
-        changes.push(self.rating_change(row, rating, comment, "call_back", by, now)?);
+        changes.push(self.rating_change(row, rating, comment, RatingChannel::CallBack, by, now)?);
         Ok(self.store.record_all(row.id, &changes, now).await?.1)
     }
 
@@ -154,7 +167,7 @@ impl Forms {
         row: &RequestRow,
         rating: Rating,
         comment: &str,
-        channel: &str,
+        channel: RatingChannel,
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<Change, WorkflowError> {
@@ -165,32 +178,31 @@ impl Forms {
                 satisfied: rating.is_satisfied(),
             },
         )?;
-        let payload = json!({
-            "rating": rating.code(),
-            "rating_label": rating.label(),
-            "comment": comment,
-            "channel": channel,
-            "round": row.round,
-        });
+        let record = RatingRecord::new(rating, comment, channel, Some(row.round));
         let change = match outcome.next {
             Status::Closed => {
                 // Notice §二(五)1: the order is closed (销号) on a satisfied rating; the reason says who rated and
                 // how.
-                let reason = if channel == "call_back" {
+                let reason = if channel == RatingChannel::CallBack {
                     format!("电话回访，企业评价满意（{}）", rating.label())
                 } else {
                     format!("企业评价满意（{}）", rating.label())
                 };
                 let mut change = Change::new(
                     by,
-                    outcome.event,
-                    json!({ "reason": reason, "closed": true, "rating": payload }),
+                    outcome.records(Event::Rated(payload::Rated {
+                        rating: record,
+                        reason: Some(reason),
+                        closed: true,
+                        verification: false,
+                        next: None,
+                    })),
                 );
                 change.status = Some(Status::Closed);
                 change
             }
-            Status::Rework => self.return_change(row, rating, comment, by, payload, now)?,
-            _ => self.to_verification(row, rating, comment, by, payload, now)?,
+            Status::Rework => self.return_change(row, record, by, now)?,
+            _ => self.to_verification(row, record, by, now)?,
         };
         Ok(change.expecting(row.version))
     }
@@ -200,10 +212,8 @@ impl Forms {
     fn return_change(
         &self,
         row: &RequestRow,
-        rating: Rating,
-        comment: &str,
+        record: RatingRecord,
         by: &str,
-        payload: serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<Change, WorkflowError> {
         let lead = self.lead_of(row)?;
@@ -211,8 +221,8 @@ impl Forms {
         let token = AccessToken::generate();
         let mut context = self.mail_context(row, None, Some(deadline.due))?;
         context.insert("unit", lead);
-        context.insert("rating", rating.label());
-        context.insert("comment", comment);
+        context.insert("rating", record.rating.label());
+        context.insert("comment", &record.comment);
         context.insert(
             "action_url",
             &self.unit_url(&row.tracking_number, token.as_str()),
@@ -223,13 +233,9 @@ impl Forms {
         );
         let mut change = Change::new(
             by,
-            EventKind::Returned,
-            json!({
-                "rating": payload,
-                "due_at": deadline.due,
-                "deadline_rule": "3个工作日（不含退回当日，按国务院节假日安排计算）",
-                "calendar": deadline.calendar,
-                "calendar_warning": deadline.fallback.then_some(FALLBACK_WARNING),
+            Event::Returned(payload::Returned {
+                rating: record,
+                deadline: DeadlineNote::of(&deadline, REWORK_RULE),
             }),
         );
         for recipient in &lead.handlers {
@@ -267,27 +273,25 @@ impl Forms {
     fn to_verification(
         &self,
         row: &RequestRow,
-        rating: Rating,
-        comment: &str,
+        record: RatingRecord,
         by: &str,
-        payload: serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<Change, WorkflowError> {
         let lead = self.lead_of(row)?;
         let token = AccessToken::generate();
         let mut context = self.mail_context(row, None, None)?;
         context.insert("greeting", &format!("{}：", lead.name));
-        let comment = if comment.is_empty() {
+        let comment = if record.comment.is_empty() {
             String::new()
         } else {
-            format!("，意见建议：{comment}")
+            format!("，意见建议：{}", record.comment)
         };
         context.insert(
             "paragraphs",
             &[
                 format!(
                     "企业对以下诉求经两次办理答复后仍不满意（本轮评价：{}{comment}）。",
-                    rating.label()
+                    record.rating.label()
                 ),
                 format!(
                     "请在办理页面填写承办单位说明，打印《{}》，由本单位主要负责同志签字并加盖单位公章后扫描上传（PDF、JPG 或 PNG 格式），工作专班将据此提出核查意见。",
@@ -307,11 +311,15 @@ impl Forms {
         );
         let mut change = Change::new(
             by,
-            EventKind::Rated,
-            json!({
-                "rating": payload,
-                "verification": true,
-                "next": "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查",
+            Event::Rated(payload::Rated {
+                rating: record,
+                reason: None,
+                closed: false,
+                verification: true,
+                next: Some(
+                    "经两次办理答复仍不满意：承办单位填写不满意诉求审核反馈表，报工作专班核查"
+                        .to_owned(),
+                ),
             }),
         );
         change.mails = lead
@@ -338,25 +346,24 @@ impl Forms {
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
         let outcome = decide(&row.state(), &actor(by)?, Step::ApprovePlan)?;
-        let plan = self
+        let committed_date = self
             .store
             .events(row.id)
             .await?
             .into_iter()
             .rev()
-            .find(|event| event.kind == EventKind::PlanSubmitted)
+            .find_map(|event| match event.event {
+                Event::PlanSubmitted(plan) => Some(plan.committed_date),
+                _ => None,
+            })
             .ok_or_else(|| WorkflowError::NotAllowed("找不到承办单位提交的解决方案".to_owned()))?;
-        let committed_date = plan
-            .payload
-            .get("committed_date")
-            .and_then(|value| value.as_str())
-            .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
-            .ok_or_else(|| WorkflowError::NotAllowed("解决方案的承诺办结日期无效".to_owned()))?;
         let due = crate::calendar::end_of_day(committed_date);
         let mut change = Change::new(
             by,
-            outcome.event,
-            json!({ "committed_date": committed_date, "due_at": due }),
+            outcome.records(Event::PlanApproved(payload::PlanApproval {
+                committed_date,
+                due_at: due,
+            })),
         )
         .expecting(row.version);
         change.status = Some(outcome.next);
@@ -387,12 +394,12 @@ impl Forms {
         let outcome = decide(&row.state(), &actor(by)?, Step::FalseFeedback)?;
         Ok(Change::new(
             by,
-            outcome.event,
-            json!({
-                "unit": row.lead_unit,
-                "statement": statement,
-                "rule": "未与企业沟通回复却反馈为已沟通、已回复（滕政办发〔2022〕1号 二（五）3）",
-            }),
+            outcome.records(Event::FalseFeedback(payload::FalseFeedback {
+                unit: row.lead_unit.clone(),
+                statement: statement.to_owned(),
+                rule: "未与企业沟通回复却反馈为已沟通、已回复（滕政办发〔2022〕1号 二（五）3）"
+                    .to_owned(),
+            })),
         ))
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Forms, Submitted, WorkflowError};
 use crate::domain::{AccessToken, NewRequest, RequestKind, TrackingNumber};
-use crate::order::{Actor, EventKind, Status, Step, decide};
+use crate::order::{Actor, Event, Status, Step, decide, payload};
 use crate::store::{Change, RequestRecord, RequestRow, StoreError};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -167,23 +167,24 @@ impl Forms {
         record.instant_answer = instant.as_ref().map(|answer| answer.json.to_string());
         record.knowledge_gap = request.kind == RequestKind::Consultation && !answered;
         let day = now.with_timezone(&Shanghai).date_naive();
-        let mut payload = json!({
-            "kind": request.kind.code(),
-            "channel": request.channel.code(),
-            "instant_answer": instant.as_ref().map(|answer| &answer.json),
-        });
-        if let Intake::Entered { note, .. } = intake {
-            payload["note"] = json!(note);
-        }
-        let kind = if answered {
-            EventKind::Answered
+        let recorded = payload::Intake {
+            kind: request.kind,
+            channel: request.channel,
+            instant_answer: instant.as_ref().map(|answer| answer.json.clone()),
+            note: match intake {
+                Intake::Entered { note, .. } => note.map(str::to_owned),
+                Intake::Enterprise => None,
+            },
+        };
+        let event = if answered {
+            Event::Answered(recorded)
         } else {
-            EventKind::Submitted
+            Event::Submitted(recorded)
         };
         // The receipt (受理回执) and, for a clear catalogue match, the dispatch go into the intake's own
         // transaction.
         let changes = |row: &RequestRow| -> Result<Vec<Change>, WorkflowError> {
-            let mut first = Change::new(&actor, kind, payload.clone());
+            let mut first = Change::new(&actor, event.clone());
             if let Some(email) = &row.contact_email {
                 first.mails.push(self.mail(
                     email,
@@ -351,8 +352,9 @@ impl Forms {
         let outcome = decide(&row.state(), &Actor::enterprise(), Step::Escalate)?;
         let mut escalated = Change::new(
             Actor::enterprise(),
-            outcome.event,
-            json!({ "reason": "即时答复未解决问题，转人工办理" }),
+            outcome.records(Event::Escalated(payload::Reason {
+                reason: "即时答复未解决问题，转人工办理".to_owned(),
+            })),
         )
         .expecting(row.version);
         escalated.status = Some(outcome.next);

@@ -109,6 +109,8 @@ pub struct Submitted {
 
 /// Notice §二(五)1: an unsatisfied order is redone and reported within 3 working days.
 pub const REWORK_WORKING_DAYS: u32 = 3;
+/// How a rework deadline is counted, in the words the order's history records.
+pub const REWORK_RULE: &str = "3个工作日（不含退回当日，按国务院节假日安排计算）";
 
 /// What a handling unit does through its link.
 #[derive(Debug, Clone)]

@@ -298,7 +298,7 @@ pub(crate) async fn dispatch_from_the_console_sends_the_order_and_can_be_redone(
     assert_eq!(row.lead_unit.as_deref(), Some("power"));
     assert_eq!(row.co_units, ["jinghe"]);
     let events = app.app.store.events(row.id).await.unwrap();
-    let dispatched = events.iter().find(|e| e.kind == "dispatched").unwrap();
+    let dispatched = events.iter().find(|e| e.kind() == "dispatched").unwrap();
     assert_eq!(dispatched.actor, "centre:zhang");
 
     // The unit's handler gets the work order by e-mail.

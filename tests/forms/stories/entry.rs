@@ -97,9 +97,9 @@ pub(crate) async fn the_centre_enters_a_phone_request_which_is_handled_like_a_we
 
     // The first event names the centre user and keeps the channel; automatic dispatch followed as for the web.
     let events = app.app.store.events(row.id).await.unwrap();
-    assert_eq!(events[0].kind, "submitted");
+    assert_eq!(events[0].kind(), "submitted");
     assert_eq!(events[0].actor, "centre:zhang");
-    assert_eq!(events[0].payload["channel"], "phone");
+    assert_eq!(events[0].payload()["channel"], "phone");
     assert_eq!(row.status, Status::Dispatched);
     assert_eq!(row.lead_unit.as_deref(), Some("power"));
     assert_eq!(events[1].actor, "system:auto-dispatch");
@@ -177,7 +177,7 @@ pub(crate) async fn an_entered_consultation_is_answered_at_once_and_a_double_cli
     assert_eq!(row.status, Status::Answered);
     assert_eq!(row.channel, "phone");
     let events = app.app.store.events(row.id).await.unwrap();
-    assert_eq!(events[0].kind, "answered");
+    assert_eq!(events[0].kind(), "answered");
     assert_eq!(events[0].actor, "centre:zhang");
     // The centre reads the policy base's answer out to the caller; no address, so no tracking link went out.
     let html = app
@@ -217,8 +217,8 @@ pub(crate) async fn a_collectors_entry_keeps_its_note() {
     );
     let events = app.app.store.events(row.id).await.unwrap();
     assert_eq!(events[0].actor, "centre:zhang");
-    assert_eq!(events[0].payload["channel"], "collector");
-    assert_eq!(events[0].payload["note"], note);
+    assert_eq!(events[0].payload()["channel"], "collector");
+    assert_eq!(events[0].payload()["note"], note);
     let html = app
         .console_page(&session, &format!("/console/requests/{number}"))
         .await;
@@ -596,12 +596,12 @@ pub(crate) async fn the_centre_records_a_call_back_and_false_feedback() {
         .unwrap();
     let false_feedback = events
         .iter()
-        .find(|e| e.kind == "false_feedback")
+        .find(|e| e.kind() == "false_feedback")
         .expect("false feedback recorded");
-    assert_eq!(false_feedback.payload["unit"], "power");
+    assert_eq!(false_feedback.payload()["unit"], "power");
     assert_eq!(false_feedback.actor, "centre:zhang");
-    let returned = events.iter().find(|e| e.kind == "returned").unwrap();
-    assert_eq!(returned.payload["rating"]["channel"], "call_back");
+    let returned = events.iter().find(|e| e.kind() == "returned").unwrap();
+    assert_eq!(returned.payload()["rating"]["channel"], "call_back");
     let page = app
         .console_page(&session, &format!("/console/requests/{number}"))
         .await;
@@ -700,5 +700,5 @@ pub(crate) async fn the_order_page_shows_the_lead_units_supervision_card() {
         .events(app.stored(&number).await.id)
         .await
         .unwrap();
-    assert!(events.iter().any(|event| event.kind == "yellow_card"));
+    assert!(events.iter().any(|event| event.kind() == "yellow_card"));
 }

@@ -461,8 +461,8 @@ pub(crate) async fn the_task_force_can_send_an_order_back_and_a_new_verification
         .await;
     assert_eq!(app.stored(&number).await.status, Status::Verification);
     let rated = app.events_of(&number).await;
-    let round = rated.iter().rev().find(|e| e.kind == "rated").unwrap();
-    assert_eq!(round.payload["rating"]["round"], 3);
+    let round = rated.iter().rev().find(|e| e.kind() == "rated").unwrap();
+    assert_eq!(round.payload()["rating"]["round"], 3);
     // The earlier upload belonged to the earlier verification: a new signed form is needed.
     let refused = send_back("再次退回").await;
     assert_eq!(refused.status(), 409);
@@ -711,8 +711,8 @@ pub(crate) async fn every_path_to_closed_records_its_reason_and_shows_it() {
         assert_eq!(app.stored(number).await.status, Status::Closed, "{number}");
         let events = app.events_of(number).await;
         let closing = events.last().unwrap();
-        assert_eq!(closing.payload["reason"], reason, "{number}");
-        assert_eq!(closing.payload["closed"], true);
+        assert_eq!(closing.payload()["reason"], reason, "{number}");
+        assert_eq!(closing.payload()["closed"], true);
         // Shown on the centre's order page and the enterprise's tracking page.
         let page = app
             .console_page(&centre, &format!("/console/requests/{number}"))
@@ -830,7 +830,7 @@ pub(crate) async fn the_centre_sees_every_units_card_and_waives_a_card_with_a_re
         .events_of(&number)
         .await
         .into_iter()
-        .find(|e| e.kind == "yellow_card")
+        .find(|e| e.kind() == "yellow_card")
         .unwrap();
     let path = format!("/console/requests/{number}/cards/{}/waive", card.id);
     let refused = app

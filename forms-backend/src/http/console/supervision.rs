@@ -19,18 +19,13 @@ use super::{
 use crate::dispatch::UnitKind;
 use crate::http::tracking::shanghai;
 use crate::http::{AppError, form_pairs, render_page, required_text};
+use crate::order::Event;
 use crate::sla::cards::{CardKind, CardRef, CardState, unit_standing, waive_card};
 use crate::store::EventRow;
 use crate::workflow::Forms;
 
 /// Longest waiver reason, in characters.
 const MAX_WAIVER_REASON: usize = 500;
-
-fn card_kind(code: &str) -> Option<CardKind> {
-    [CardKind::YellowCard, CardKind::RedCard, CardKind::Interview]
-        .into_iter()
-        .find(|kind| kind.code() == code)
-}
 
 /// A card state with its colour class and its words (never colour alone).
 #[derive(Debug, Serialize)]
@@ -77,30 +72,20 @@ pub(super) struct CardView {
 
 /// The cards issued on an order (its own events), oldest first, each with its waiver if any.
 pub(super) fn order_cards(forms: &Forms, events: &[EventRow]) -> Vec<CardView> {
-    let text = |event: &EventRow, key: &str| {
-        event
-            .payload
-            .get(key)
-            .and_then(|value| value.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
     events
         .iter()
         .filter_map(|event| {
-            let kind = card_kind(&event.kind)?;
+            let (kind, card) = event.event.card()?;
             let waived = events
                 .iter()
-                .find(|waiver| {
-                    waiver.kind == "card_waived"
-                        && waiver
-                            .payload
-                            .get("card_event_id")
-                            .and_then(|id| id.as_i64())
-                            == Some(event.id)
+                .find_map(|waiver| match &waiver.event {
+                    Event::CardWaived(waived) if waived.card_event_id == event.id => {
+                        Some((waiver, waived))
+                    }
+                    _ => None,
                 })
-                .map(|waiver| WaiverView {
-                    reason: text(waiver, "reason"),
+                .map(|(waiver, waived)| WaiverView {
+                    reason: waived.reason.clone(),
                     by: super::actor_label(forms, &waiver.actor),
                     at: shanghai(waiver.at),
                 });
@@ -108,10 +93,10 @@ pub(super) fn order_cards(forms: &Forms, events: &[EventRow]) -> Vec<CardView> {
                 event_id: event.id,
                 label: kind.label(),
                 code: kind.code(),
-                unit: crate::http::tracking::unit_ref(forms, &text(event, "unit")).name,
+                unit: crate::http::tracking::unit_ref(forms, &card.unit).name,
                 at: shanghai(event.at),
-                rule: text(event, "rule"),
-                evidence: text(event, "evidence"),
+                rule: card.rule.clone(),
+                evidence: card.evidence.clone(),
                 waived,
             })
         })
@@ -132,8 +117,7 @@ pub(super) async fn waive(
         let row = find_order(forms, &tracking_number).await?;
         // Only a card of this order, so the page the centre acted on is the one that changes.
         match forms.store.event_by_id(card_event_id).await? {
-            Some((request_id, event))
-                if request_id == row.id && card_kind(&event.kind).is_some() => {}
+            Some((request_id, event)) if request_id == row.id && event.event.card().is_some() => {}
             _ => return Err(AppError::NotFound),
         }
         let reason = required_text(field(&pairs, "reason"), "免于亮牌的理由", MAX_WAIVER_REASON)?;

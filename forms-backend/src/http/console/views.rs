@@ -1,6 +1,8 @@
 //! What the console pages show of orders and their events.
 
 use super::*;
+use crate::order::payload::RatingChannel;
+use crate::order::{CardKind, Event};
 
 pub(super) fn shanghai_date(at: DateTime<Utc>) -> String {
     at.with_timezone(&Shanghai).format("%Y-%m-%d").to_string()
@@ -199,19 +201,16 @@ pub(super) const DETAIL_ORDER: [&str; 17] = [
 /// Payload fields that only serve the program (markers, codes shown by their label instead).
 pub(super) const HIDDEN_DETAILS: [&str; 4] = ["closed", "verification", "conclusion", "cards"];
 
-/// Every field of an event's payload (of an event of kind `kind`), with Chinese names and unit names in place
-/// of ids.
-pub(super) fn event_details(
-    forms: &Forms,
-    kind: &str,
-    payload: &serde_json::Value,
-) -> Vec<EventDetail> {
+/// Every field an event records, with Chinese names and unit names in place of ids.
+pub(super) fn event_details(forms: &Forms, event: &Event) -> Vec<EventDetail> {
     use serde_json::Value;
+    let payload = event.payload();
     let Some(fields) = payload.as_object() else {
         return Vec::new();
     };
+    let entered_note = matches!(event, Event::Submitted(_) | Event::Answered(_));
     // Nothing closes without a reason (销号理由), and it is what the centre reads first on a closing event.
-    let closing = payload.get("closed") == Some(&Value::Bool(true));
+    let closing = event.closes();
     let mut fields: Vec<(&String, &Value)> = fields
         .iter()
         .filter(|(key, _)| !HIDDEN_DETAILS.contains(&key.as_str()))
@@ -288,12 +287,8 @@ pub(super) fn event_details(
                 ),
                 "card" => (
                     "亮牌类别",
-                    match text(value).as_str() {
-                        "yellow_card" => "黄牌".to_owned(),
-                        "red_card" => "红牌警示".to_owned(),
-                        "interview" => "约谈主要负责人".to_owned(),
-                        other => other.to_owned(),
-                    },
+                    CardKind::of(&text(value))
+                        .map_or_else(|| text(value), |card| card.label().to_owned()),
                 ),
                 "card_event_id" => ("亮牌记录编号", text(value)),
                 "deadline_rule" => ("期限规则", text(value)),
@@ -301,13 +296,12 @@ pub(super) fn event_details(
                     "满意度评价",
                     [
                         value.get("rating_label").map(&text),
-                        value.get("channel").map(|c| {
-                            if text(c) == "call_back" {
-                                "电话回访".to_owned()
-                            } else {
-                                "企业在线评价".to_owned()
-                            }
-                        }),
+                        value
+                            .get("channel")
+                            .and_then(|channel| {
+                                serde_json::from_value::<RatingChannel>(channel.clone()).ok()
+                            })
+                            .map(|channel| channel.label().to_owned()),
                         value
                             .get("comment")
                             .map(&text)
@@ -334,7 +328,7 @@ pub(super) fn event_details(
                         .unwrap_or_default(),
                 ),
                 // On the first event, the note the centre wrote when it entered the request (代录).
-                "note" if matches!(kind, "submitted" | "answered") => ("备注", text(value)),
+                "note" if entered_note => ("备注", text(value)),
                 "note" => ("情况说明", text(value)),
                 "solved" => ("是否解决", text(value)),
                 "method" => ("解决方式", text(value)),
@@ -384,6 +378,6 @@ pub(super) fn console_event(forms: &Forms, event: &EventRow) -> ConsoleEvent {
     ConsoleEvent {
         entry: timeline_entry(forms, event),
         actor: actor_label(forms, &event.actor),
-        details: event_details(forms, &event.kind, &event.payload),
+        details: event_details(forms, &event.event),
     }
 }

@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
 use super::Table;
 use crate::dispatch::{Directory, Unit, UnitKind};
+use crate::order::Event;
+use crate::order::payload::Resolution;
 use crate::store::ledger::LedgerEntry;
 
 /// Keeps the entries that concern one unit: the unit leads or co-handles the order (now, or in the dispatch the
@@ -39,7 +39,7 @@ impl<'a> UnitFilter<'a> {
         let acted = |actor: &str| actor.strip_prefix("unit:") == Some(id);
         if entry.lead_unit.as_deref() == Some(id)
             || entry.co_units.iter().any(|co| co == id)
-            || dispatched_units(&entry.payload).any(|named| named == id)
+            || dispatched_units(entry).any(|named| named == id)
             || acted(&entry.actor)
             || entry
                 .resolution
@@ -60,20 +60,22 @@ impl<'a> UnitFilter<'a> {
     }
 }
 
-/// The units a dispatch event names (lead first).
-fn dispatched_units(payload: &Value) -> impl Iterator<Item = &str> {
-    let lead = payload.get("lead_unit").and_then(Value::as_str);
-    let co = payload
-        .get("co_units")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str);
-    lead.into_iter().chain(co)
+/// The units the entry's dispatch event names (lead first); none for another event.
+fn dispatched_units(entry: &LedgerEntry) -> impl Iterator<Item = &str> {
+    match &entry.event {
+        Some(Event::Dispatched(dispatch)) => Some(dispatch.units()),
+        _ => None,
+    }
+    .into_iter()
+    .flatten()
 }
 
-fn text<'v>(value: &'v Value, key: &str) -> &'v str {
-    value.get(key).and_then(Value::as_str).unwrap_or_default()
+/// The result report an entry of the feedback form records.
+fn resolution(entry: &LedgerEntry) -> Option<&Resolution> {
+    match &entry.event {
+        Some(Event::Resolved(resolution)) => Some(resolution),
+        _ => None,
+    }
 }
 
 /// A unit's full name, or its id when the directory no longer has it.
@@ -99,7 +101,12 @@ fn contact(name: &str, phone: &str) -> String {
 
 /// 备注 of the tables that have one: the tracking number, and what was noted at intake (代录, import).
 fn remark(entry: &LedgerEntry, with_note: bool) -> String {
-    let note = text(&entry.payload, "note").trim();
+    let note = match &entry.event {
+        Some(Event::Submitted(intake) | Event::Answered(intake)) => {
+            intake.note.as_deref().unwrap_or_default().trim()
+        }
+        _ => "",
+    };
     if with_note && !note.is_empty() {
         format!("受理编号 {}；{note}", entry.tracking_number)
     } else {
@@ -107,9 +114,9 @@ fn remark(entry: &LedgerEntry, with_note: bool) -> String {
     }
 }
 
-/// 是否解决 and 解决方式 of a result report (附件4 fields of the `resolved` event).
-fn solved_label(resolved: &Value) -> &'static str {
-    match resolved.get("solved").and_then(Value::as_bool) {
+/// 是否解决 of a result report (附件4), blank without one.
+fn solved_label(resolved: Option<&Resolution>) -> &'static str {
+    match resolved.map(|resolved| resolved.solved) {
         Some(true) => "是",
         Some(false) => "否",
         None => "",
@@ -129,7 +136,7 @@ pub(crate) fn cells(table: Table, entry: &LedgerEntry, directory: &Directory) ->
         ],
         Table::DispatchList => {
             // 建议解决部门 of the dispatch list: the units the centre sent the order to in this dispatch.
-            let mut units = dispatched_units(&entry.payload);
+            let mut units = dispatched_units(entry);
             let lead = units
                 .next()
                 .or(entry.lead_unit.as_deref())
@@ -148,37 +155,39 @@ pub(crate) fn cells(table: Table, entry: &LedgerEntry, directory: &Directory) ->
                 units,
             ]
         }
-        Table::FeedbackForm => vec![
-            entry.enterprise_name.clone(),
-            entry.description.clone(),
-            solved_label(&entry.payload).to_owned(),
-            text(&entry.payload, "method").to_owned(),
-            acting_unit(directory, &entry.actor, entry.lead_unit.as_deref()),
-            contact(
-                text(&entry.payload, "contact_name"),
-                text(&entry.payload, "contact_phone"),
-            ),
-            remark(entry, false),
-        ],
+        Table::FeedbackForm => {
+            let resolved = resolution(entry);
+            vec![
+                entry.enterprise_name.clone(),
+                entry.description.clone(),
+                solved_label(resolved).to_owned(),
+                resolved.map(|r| r.method.clone()).unwrap_or_default(),
+                acting_unit(directory, &entry.actor, entry.lead_unit.as_deref()),
+                resolved.map(Resolution::contact).unwrap_or_default(),
+                remark(entry, false),
+            ]
+        }
         Table::SatisfactionForm => {
             let (resolver, resolved) = entry
                 .resolution
                 .as_ref()
-                .map_or(("", &Value::Null), |(actor, payload)| {
-                    (actor.as_str(), payload)
+                .map_or(("", None), |(actor, resolved)| {
+                    (actor.as_str(), Some(resolved))
                 });
-            let solution = match (solved_label(resolved), text(resolved, "method")) {
-                ("", method) => method.to_owned(),
-                ("是", method) => format!("已解决：{method}"),
-                (_, method) => format!("未解决：{method}"),
+            let solution = match resolved {
+                None => String::new(),
+                Some(resolved) if resolved.solved => format!("已解决：{}", resolved.method),
+                Some(resolved) => format!("未解决：{}", resolved.method),
             };
-            let rating = entry.payload.get("rating").unwrap_or(&Value::Null);
+            let rating = entry.event.as_ref().and_then(Event::rating);
             vec![
                 entry.description.clone(),
                 solution,
                 acting_unit(directory, resolver, entry.lead_unit.as_deref()),
-                text(rating, "rating_label").to_owned(),
-                text(rating, "comment").to_owned(),
+                rating
+                    .map(|r| r.rating.label().to_owned())
+                    .unwrap_or_default(),
+                rating.map(|r| r.comment.clone()).unwrap_or_default(),
             ]
         }
     }
@@ -186,8 +195,10 @@ pub(crate) fn cells(table: Table, entry: &LedgerEntry, directory: &Directory) ->
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
-    use serde_json::json;
+    use crate::order::EventKind;
 
     fn directory() -> Directory {
         toml::from_str(
@@ -220,7 +231,7 @@ mod tests {
         .unwrap()
     }
 
-    fn entry(payload: Value) -> LedgerEntry {
+    fn entry(kind: EventKind, payload: Value) -> LedgerEntry {
         LedgerEntry {
             tracking_number: "QH20261125-0001".to_owned(),
             enterprise_name: "滕州市恒达机械制造有限公司".to_owned(),
@@ -234,7 +245,7 @@ mod tests {
             co_units: vec![],
             at: chrono::Utc::now(),
             actor: "unit:tax".to_owned(),
-            payload,
+            event: Some(Event::from_stored(kind, &payload.to_string()).unwrap()),
             resolution: None,
         }
     }
@@ -243,7 +254,10 @@ mod tests {
     fn the_ledger_shows_contact_and_the_note_taken_at_intake() {
         let cells = cells(
             Table::Ledger,
-            &entry(json!({ "note": "问题台账导入，第5行" })),
+            &entry(
+                EventKind::Submitted,
+                json!({ "kind": "help", "channel": "collector", "note": "问题台账导入，第5行" }),
+            ),
             &directory(),
         );
         assert_eq!(cells[2], "住建局");
@@ -255,7 +269,10 @@ mod tests {
     fn the_dispatch_list_names_the_units_of_that_dispatch() {
         let cells = cells(
             Table::DispatchList,
-            &entry(json!({ "lead_unit": "tax", "co_units": ["finance"] })),
+            &entry(
+                EventKind::Dispatched,
+                json!({ "lead_unit": "tax", "co_units": ["finance"], "due_at": "2026-11-30T15:59:59Z" }),
+            ),
             &directory(),
         );
         assert_eq!(cells[3], "国家税务总局滕州市税务局（协办：滕州市财政局）");
@@ -266,7 +283,11 @@ mod tests {
         let resolved = json!({
             "solved": true, "method": "已协调办理退税", "contact_name": "李科长", "contact_phone": "0632-5512345"
         });
-        let feedback = cells(Table::FeedbackForm, &entry(resolved.clone()), &directory());
+        let feedback = cells(
+            Table::FeedbackForm,
+            &entry(EventKind::Resolved, resolved.clone()),
+            &directory(),
+        );
         assert_eq!(
             feedback[2..6],
             [
@@ -276,10 +297,15 @@ mod tests {
                 "李科长 0632-5512345"
             ]
         );
-        let mut rated =
-            entry(json!({ "rating": { "rating_label": "比较满意", "comment": "办理及时" } }));
+        let mut rated = entry(
+            EventKind::Rated,
+            json!({ "rating": { "rating": "fairly_satisfied", "comment": "办理及时" }, "closed": true, "reason": "满意" }),
+        );
         rated.actor = "centre:zhang".to_owned();
-        rated.resolution = Some(("unit:tax".to_owned(), resolved));
+        rated.resolution = Some((
+            "unit:tax".to_owned(),
+            serde_json::from_value(resolved).unwrap(),
+        ));
         let satisfaction = cells(Table::SatisfactionForm, &rated, &directory());
         assert_eq!(
             satisfaction[1..],
@@ -295,8 +321,11 @@ mod tests {
     #[test]
     fn a_units_table_keeps_what_it_handles_and_a_towns_what_is_in_its_area() {
         let directory = directory();
-        let in_hongxu = entry(json!({}));
-        let mut elsewhere = entry(json!({ "lead_unit": "finance" }));
+        let in_hongxu = entry(EventKind::Accepted, json!({}));
+        let mut elsewhere = entry(
+            EventKind::Dispatched,
+            json!({ "lead_unit": "finance", "due_at": "2026-11-30T15:59:59Z" }),
+        );
         elsewhere.town = "龙泉街道".to_owned();
         elsewhere.lead_unit = Some("finance".to_owned());
         elsewhere.actor = "centre:zhang".to_owned();
