@@ -116,6 +116,8 @@ pub struct DispatchSettings {
     pub link_days: i64,
     /// 第一时间转办: working days the centre has to dispatch a new request (see `sla::dispatch_due`).
     pub dispatch_working_days: u32,
+    /// 快速响应: working days a unit has to sign for (受理) or return a dispatched order (see `sla::accept_due`).
+    pub accept_working_days: u32,
 }
 
 impl Default for DispatchSettings {
@@ -127,6 +129,7 @@ impl Default for DispatchSettings {
             catalogue_file: PathBuf::from("config/dispatch.toml"),
             link_days: 60,
             dispatch_working_days: crate::sla::DISPATCH_WORKING_DAYS,
+            accept_working_days: crate::sla::ACCEPT_WORKING_DAYS,
         }
     }
 }

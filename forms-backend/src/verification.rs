@@ -91,11 +91,7 @@ pub struct Round {
     pub rated_at: Option<String>,
 }
 
-fn shanghai(at: DateTime<Utc>) -> String {
-    at.with_timezone(&chrono_tz::Asia::Shanghai)
-        .format("%Y年%-m月%-d日 %H:%M")
-        .to_string()
-}
+use crate::calendar::minute_label as shanghai;
 
 /// Every round of handling: each result the lead unit reported, with the rating that followed it.
 pub fn rounds(events: &[EventRow]) -> Vec<Round> {
@@ -288,7 +284,7 @@ impl Forms {
             .iter()
             .chain(&self.directory.centre.emails)
             .filter(|recipient| seen.insert(recipient.as_str()))
-            .map(|recipient| self.mail(recipient, subject.clone(), "email/verification", &context))
+            .map(|recipient| self.mail(recipient, subject.clone(), "email/notice", &context))
             .collect::<Result<Vec<_>, _>>()?;
         let (_, form_id) = self
             .store
@@ -386,7 +382,7 @@ impl Forms {
                     mails.push(self.mail(
                         email,
                         format!("【企业诉求】{} 经工作专班核查已办结", row.tracking_number),
-                        "email/verification",
+                        "email/notice",
                         &context,
                     )?);
                 }
@@ -431,7 +427,7 @@ impl Forms {
                     .handlers
                     .iter()
                     .map(|recipient| {
-                        self.mail(recipient, subject.clone(), "email/verification", &context)
+                        self.mail(recipient, subject.clone(), "email/notice", &context)
                     })
                     .collect::<Result<Vec<OutgoingMail>, _>>()?;
                 Change {

@@ -25,6 +25,13 @@ use sha2::{Digest, Sha256};
 /// Shown on an order whose deadline was counted without the year's holiday notice.
 pub const FALLBACK_WARNING: &str = "节假日安排未发布，按周一至周五计算";
 
+/// An instant as users read it, in Beijing time: `2026年11月25日 10:00`. The one format of every page and e-mail.
+pub fn minute_label(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Shanghai)
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string()
+}
+
 /// A calendar file is missing or wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {

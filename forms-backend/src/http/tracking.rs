@@ -12,7 +12,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -100,11 +99,7 @@ pub struct UnitRef {
     pub name: String,
 }
 
-pub(crate) fn shanghai(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Shanghai)
-        .format("%Y年%-m月%-d日 %H:%M")
-        .to_string()
-}
+pub(crate) use crate::calendar::minute_label as shanghai;
 
 pub(crate) fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
     UnitRef {
@@ -146,6 +141,18 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
         Event::Submitted(_) => ("诉求已提交".to_owned(), None),
         Event::Answered(_) => ("政策库已即时答复".to_owned(), None),
         Event::Escalated(_) => ("已转人工办理".to_owned(), None),
+        Event::PlanRejected(rejection) => (
+            "推进中心退回了解决方案，承办单位继续办理".to_owned(),
+            Some(format!("办理期限：{}", shanghai(rejection.due_at))),
+        ),
+        // The enterprise reads that its request is being re-routed, not the unit's wording.
+        Event::DispatchReturned(_) => (
+            format!(
+                "{}认为不属于本单位职责，已退回推进中心重新派单",
+                actor_unit()
+            ),
+            None,
+        ),
         Event::PlanApproved(approval) => (
             "推进中心批准了解决方案".to_owned(),
             Some(format!("办结时限改为 {}", approval.committed_date)),

@@ -92,11 +92,13 @@ struct UnitCan {
     resolve: bool,
     plan: bool,
     forward: bool,
+    /// 退单, before accepting and within the acceptance limit.
+    give_back: bool,
     any: bool,
 }
 
 impl UnitCan {
-    fn of(forms: &Forms, row: &RequestRow, unit_id: &str) -> UnitCan {
+    fn of(forms: &Forms, row: &RequestRow, unit_id: &str, late: bool) -> UnitCan {
         let local = forms.is_local_unit(unit_id);
         let actor = Actor::unit(unit_id);
         let allowed = |step| decide(&row.state(), &actor, step).is_ok();
@@ -108,13 +110,15 @@ impl UnitCan {
         );
         // A department's link never offers 报推进中心 (only towns and the zone forward).
         let forward = local && allowed(Step::Forward { local });
+        let give_back = allowed(Step::ReturnDispatch { late });
         UnitCan {
             accept,
             progress,
             resolve,
             plan,
             forward,
-            any: accept || progress || resolve || plan || forward,
+            give_back,
+            any: accept || progress || resolve || plan || forward || give_back,
         }
     }
 }
@@ -169,22 +173,23 @@ async fn unit_page(
     );
     context.insert("status_label", row.status.label());
     context.insert("open", &row.status.is_open());
-    context.insert("can", &UnitCan::of(forms, &row, &unit_id));
+    let now = Utc::now();
+    // Notice §二(二)3 / §二(三)1: the lead unit signs for a dispatched order within its acceptance limit.
+    let accept_due = (row.status == Status::Dispatched)
+        .then(|| forms.acceptance_due_in(&events))
+        .flatten();
+    let late = accept_due.is_some_and(|due| now > due);
+    context.insert("can", &UnitCan::of(forms, &row, &unit_id, late));
+    context.insert("accept_due", &accept_due.map(crate::calendar::minute_label));
+    context.insert("accept_late", &late);
     context.insert("waiting", "当前无需操作，请等待推进中心或企业的下一步。");
-    context.insert(
-        "due",
-        &row.due_at.map(|due| {
-            due.with_timezone(&chrono_tz::Asia::Shanghai)
-                .format("%Y年%-m月%-d日 %H:%M")
-                .to_string()
-        }),
-    );
+    context.insert("due", &row.due_at.map(crate::calendar::minute_label));
     let timeline: Vec<_> = events
         .iter()
         .map(|event| timeline_entry(forms, event))
         .collect();
     context.insert("timeline", &timeline);
-    context.insert("supervision", &order_supervision(&row, &events, Utc::now()));
+    context.insert("supervision", &order_supervision(&row, &events, now));
     // Notice §二(四)3: the 不满意诉求审核反馈表, once the order went to verification.
     context.insert("verification", &(row.status == Status::Verification));
     context.insert("has_verification", &verification::has_verification(&events));
@@ -264,6 +269,9 @@ fn parse_action(body: &ActionBody) -> Result<UnitAction, AppError> {
         }
         "forward" => Ok(UnitAction::Forward {
             reason: text(&body.reason, "本级不能解决的原因", 2000)?,
+        }),
+        "return" => Ok(UnitAction::Return {
+            reason: text(&body.reason, "退回理由", 2000)?,
         }),
         "explain" => Ok(UnitAction::Explain {
             explanation: text(&body.explanation, "承办单位说明", verification::MAX_TEXT)?,

@@ -32,6 +32,10 @@ pub enum EventKind {
     PlanSubmitted,
     /// 批准解决方案.
     PlanApproved,
+    /// 退回解决方案: the centre rejects the plan, with its reason; the unit handles on.
+    PlanRejected,
+    /// 退单: the lead unit returns a wrongly dispatched order to the centre, within its acceptance limit.
+    DispatchReturned,
     /// 评价: satisfied (closes) or the second round's 不满意 (to verification).
     Rated,
     /// 不满意，退回重新办理.
@@ -66,7 +70,7 @@ pub enum EventKind {
 pub struct UnknownEventKind(pub String);
 
 impl EventKind {
-    pub const ALL: [EventKind; 24] = [
+    pub const ALL: [EventKind; 26] = [
         EventKind::Submitted,
         EventKind::Answered,
         EventKind::Escalated,
@@ -78,6 +82,8 @@ impl EventKind {
         EventKind::Forwarded,
         EventKind::PlanSubmitted,
         EventKind::PlanApproved,
+        EventKind::PlanRejected,
+        EventKind::DispatchReturned,
         EventKind::Rated,
         EventKind::Returned,
         EventKind::FalseFeedback,
@@ -106,6 +112,8 @@ impl EventKind {
             EventKind::Forwarded => "forwarded",
             EventKind::PlanSubmitted => "plan_submitted",
             EventKind::PlanApproved => "plan_approved",
+            EventKind::PlanRejected => "plan_rejected",
+            EventKind::DispatchReturned => "dispatch_returned",
             EventKind::Rated => "rated",
             EventKind::Returned => "returned",
             EventKind::FalseFeedback => "false_feedback",

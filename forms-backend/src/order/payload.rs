@@ -70,6 +70,10 @@ events! {
     PlanSubmitted(Plan),
     /// 批准解决方案.
     PlanApproved(PlanApproval),
+    /// 退回解决方案.
+    PlanRejected(PlanRejection),
+    /// 退单.
+    DispatchReturned(Reason),
     /// 评价 that closes the order or sends it to verification.
     Rated(Rated),
     /// 不满意，退回重新办理.
@@ -238,6 +242,10 @@ pub struct Dispatch {
     /// The working days counted.
     #[serde(default)]
     pub counted: Vec<NaiveDate>,
+    /// 快速响应: when the unit must have signed for (受理) or returned the order. Dispatches written before the
+    /// acceptance limit existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_due_at: Option<DateTime<Utc>>,
 }
 
 impl Dispatch {
@@ -287,6 +295,17 @@ pub struct Plan {
 pub struct PlanApproval {
     pub committed_date: NaiveDate,
     pub due_at: DateTime<Utc>,
+}
+
+/// 退回解决方案: why, and the deadline the unit has now (moved by the working days the centre took).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRejection {
+    #[serde(default)]
+    pub reason: String,
+    pub due_at: DateTime<Utc>,
+    /// Working days the deadline moved by: those the plan waited for the centre.
+    #[serde(default)]
+    pub moved_days: u32,
 }
 
 /// How a rating came in.
@@ -498,6 +517,7 @@ mod tests {
                 calendar_warning: None,
             },
             counted: vec![NaiveDate::from_ymd_opt(2026, 10, 9).unwrap()],
+            accept_due_at: None,
         });
         assert_eq!(
             stored(&dispatch),

@@ -35,6 +35,10 @@ pub enum Step {
     Plan,
     /// The centre approves the plan.
     ApprovePlan,
+    /// The centre rejects the plan (退回方案), with a reason.
+    RejectPlan,
+    /// 退单: the lead unit returns a wrongly dispatched order; `late` says its acceptance limit has passed.
+    ReturnDispatch { late: bool },
     /// 报推进中心; `local` says whether the unit is a town or the zone.
     Forward { local: bool },
     /// 满意度评价 by the enterprise or a call-back.
@@ -121,15 +125,28 @@ pub fn decide(order: &OrderState<'_>, actor: &Actor, step: Step) -> Result<Outco
             Answered => moves(EventKind::Escalated, New),
             _ => refuse("该诉求已在人工办理中"),
         },
-        // §二(二): the centre dispatches (派单) — again before acceptance if it chose wrongly (改派).
-        (Actor::Centre { .. } | Actor::System { .. }, Step::Dispatch) => match order.status {
-            New | Dispatched => moves(EventKind::Dispatched, Dispatched),
+        // §二(二): the centre dispatches (派单), and re-dispatches (改派) an open order it finds with the wrong unit —
+        // after acceptance too, with a fresh deadline (our rule: a wrong unit must not hold an order). The system
+        // only dispatches what waits.
+        (Actor::Centre { .. }, Step::Dispatch) => match order.status {
+            New | Dispatched | Accepted | Planned | Rework => {
+                moves(EventKind::Dispatched, Dispatched)
+            }
             _ => state_refusal(order, "派单"),
+        },
+        (Actor::System { .. }, Step::Dispatch) => match order.status {
+            New => moves(EventKind::Dispatched, Dispatched),
+            _ => state_refusal(order, "自动派单"),
         },
         (Actor::Unit { id }, step) => decide_for_unit(order, id, step),
         // §二(三): the centre approves a plan for a problem that takes longer; the deadline becomes its date.
         (Actor::Centre { .. }, Step::ApprovePlan) => match order.status {
             Planned => moves(EventKind::PlanApproved, Accepted),
+            _ => refuse("该工单没有待审批的解决方案"),
+        },
+        // §二(三): a plan the centre does not accept goes back to the unit with the reason; it handles on.
+        (Actor::Centre { .. }, Step::RejectPlan) => match order.status {
+            Planned => moves(EventKind::PlanRejected, Accepted),
             _ => refuse("该工单没有待审批的解决方案"),
         },
         // §二(五)1 一事一评估: the enterprise rates through its link, or the centre records a call-back.
@@ -205,6 +222,15 @@ fn decide_for_unit(order: &OrderState<'_>, unit: &str, step: Step) -> Result<Out
         Step::Accept => match order.status {
             Dispatched => moves(EventKind::Accepted, Accepted),
             _ => refuse("已受理，无需重复受理"),
+        },
+        // §二(二)3 快速响应: a wrongly dispatched order goes back to the centre within the acceptance limit, not
+        // after it, and not once accepted (首接负责: an accepted order is the unit's to handle or forward).
+        Step::ReturnDispatch { late } => match (order.status, late) {
+            (Dispatched, false) => moves(EventKind::DispatchReturned, New),
+            (Dispatched, true) => {
+                refuse("已超过签收时限，不能退回；请先受理，确非本单位职责的请联系推进中心改派")
+            }
+            _ => refuse("已受理的工单不能退回；确非本单位职责的请联系推进中心改派"),
         },
         Step::Progress | Step::Resolve | Step::Plan if order.status == Dispatched => {
             refuse("请先受理工单，再填写办理情况")
@@ -311,11 +337,73 @@ mod tests {
             .is_err()
         );
         assert!(decide(&order(Status::New, 1), &Actor::enterprise(), Step::Dispatch).is_err());
+    }
+
+    #[test]
+    fn a_unit_returns_a_wrong_order_only_before_accepting_and_within_its_limit() {
+        let lead = Actor::unit("tax");
+        let dispatched = order(Status::Dispatched, 1);
+        let returned = decide(&dispatched, &lead, Step::ReturnDispatch { late: false }).unwrap();
+        assert_eq!(
+            (returned.event, returned.next),
+            (EventKind::DispatchReturned, Status::New)
+        );
+        assert!(decide(&dispatched, &lead, Step::ReturnDispatch { late: true }).is_err());
+        let accepted = order(Status::Accepted, 1);
+        assert!(decide(&accepted, &lead, Step::ReturnDispatch { late: false }).is_err());
+        let co = vec!["power".to_owned()];
+        let shared = with_co(Status::Dispatched, &co);
         assert!(
             decide(
-                &order(Status::Accepted, 1),
-                &Actor::centre("zhang"),
-                Step::Dispatch
+                &shared,
+                &Actor::unit("power"),
+                Step::ReturnDispatch { late: false }
+            )
+            .is_err(),
+            "a co-handler does not return the order"
+        );
+    }
+
+    #[test]
+    fn the_centre_redispatches_any_open_order_and_the_system_only_waiting_ones() {
+        let centre = Actor::centre("zhang");
+        let system = Actor::system("auto-dispatch");
+        for status in [
+            Status::New,
+            Status::Dispatched,
+            Status::Accepted,
+            Status::Planned,
+            Status::Rework,
+        ] {
+            assert_eq!(
+                decide(&order(status, 1), &centre, Step::Dispatch)
+                    .unwrap()
+                    .next,
+                Status::Dispatched,
+                "{status:?}"
+            );
+        }
+        for status in [Status::Resolved, Status::Verification, Status::Closed] {
+            assert!(decide(&order(status, 1), &centre, Step::Dispatch).is_err());
+        }
+        assert!(decide(&order(Status::New, 1), &system, Step::Dispatch).is_ok());
+        assert!(decide(&order(Status::Accepted, 1), &system, Step::Dispatch).is_err());
+    }
+
+    #[test]
+    fn a_plan_is_approved_or_rejected_only_while_it_waits() {
+        let centre = Actor::centre("zhang");
+        let rejected = decide(&order(Status::Planned, 1), &centre, Step::RejectPlan).unwrap();
+        assert_eq!(
+            (rejected.event, rejected.next),
+            (EventKind::PlanRejected, Status::Accepted)
+        );
+        assert!(decide(&order(Status::Accepted, 1), &centre, Step::RejectPlan).is_err());
+        assert!(
+            decide(
+                &order(Status::Planned, 1),
+                &Actor::unit("tax"),
+                Step::RejectPlan
             )
             .is_err()
         );

@@ -6,7 +6,6 @@
 //! (书面检查, notice §二(五)3).
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 use serde::Serialize;
 use tera::Context;
 
@@ -195,10 +194,7 @@ impl Report {
             ),
             as_of_label: super::as_of_label(figures.as_of),
             complete: figures.complete,
-            generated_label: generated
-                .with_timezone(&Shanghai)
-                .format("%Y年%-m月%-d日 %H:%M")
-                .to_string(),
+            generated_label: crate::calendar::minute_label(generated),
             graded: matches!(kind, ReportKind::Quarterly | ReportKind::Annual),
             ranking_first: matches!(kind, ReportKind::HalfYear | ReportKind::Annual),
             annual,

@@ -77,6 +77,11 @@ pub struct Figures {
     /// 转办及时率: of the orders first dispatched in the period, those dispatched within the centre's limit
     /// (第一时间转办, [`crate::sla::dispatch_due`]).
     pub dispatch_on_time: Ratio,
+    /// 签收及时率: of the dispatches in the period that count ([`crate::sla::acceptance`]), those the lead unit
+    /// accepted or returned within its limit.
+    pub accept_on_time: Ratio,
+    /// 退单率: of the dispatches in the period, those the lead unit returned to the centre (退单).
+    pub returns: Ratio,
     /// 全市合计: every unit's counts added up (the centre's own unit included), rates of the sums.
     pub city: UnitFigures,
     /// Every unit, by group and rank.
@@ -174,6 +179,40 @@ pub async fn figures(
             .count() as u32,
         first_dispatches.len() as u32,
     );
+    let responses = store.dispatch_responses(period.start(), as_of).await?;
+    let judged: Vec<_> = responses
+        .iter()
+        .map(|dispatch| {
+            crate::sla::acceptance(
+                dispatch,
+                &calendar,
+                forms.dispatch.accept_working_days,
+                as_of,
+            )
+        })
+        .collect();
+    let accept_on_time = Ratio::new(
+        judged
+            .iter()
+            .filter(|judged| **judged == crate::sla::Acceptance::OnTime)
+            .count() as u32,
+        judged
+            .iter()
+            .filter(|judged| **judged != crate::sla::Acceptance::NotCounted)
+            .count() as u32,
+    );
+    let returns = Ratio::new(
+        responses
+            .iter()
+            .filter(|dispatch| {
+                matches!(
+                    dispatch.response,
+                    Some((crate::order::EventKind::DispatchReturned, _))
+                )
+            })
+            .count() as u32,
+        responses.len() as u32,
+    );
     Ok(Figures {
         period,
         as_of,
@@ -182,6 +221,8 @@ pub async fn figures(
         instant_answers: volume.instant_answers,
         dispatched: folded.dispatched,
         dispatch_on_time,
+        accept_on_time,
+        returns,
         city: UnitFigures::new("city", "全市合计", "全市", UnitGroup::Department, city),
         units,
         trend,

@@ -48,8 +48,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::order::Event;
 use crate::order::payload::Waiver;
+use crate::order::{Event, Status};
 use crate::store::cards::SupervisionEvent;
 use crate::store::{Change, RequestRow};
 use crate::workflow::{Forms, WorkflowError};
@@ -223,6 +223,12 @@ pub fn has_yellow_card(events: &[SupervisionEvent], order: &RequestRow) -> bool 
         event.request_id == order.id
             && matches!(&event.event.event, Event::YellowCard(card) if card.due_at == Some(due))
     })
+}
+
+/// Whether an overdue order earns a yellow card: not while its plan waits for the centre's approval (our rule for
+/// notice §二(三): the days the centre takes are not the unit's; a rejected plan moves the deadline by them).
+pub fn may_be_carded(order: &RequestRow) -> bool {
+    order.status != Status::Planned
 }
 
 /// Whether an order is overdue at `now` (rule 1).

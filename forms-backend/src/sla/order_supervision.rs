@@ -17,11 +17,7 @@ fn day(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-fn minute(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Shanghai)
-        .format("%Y年%-m月%-d日 %H:%M")
-        .to_string()
-}
+use crate::calendar::minute_label as minute;
 
 /// The sentences that describe the order's supervision at `now`, oldest card first; empty when the order is on
 /// time and no card stands. Notice §二(四)2: overdue → supervision notice and yellow card; two yellow → red card

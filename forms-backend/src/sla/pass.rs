@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 use serde::Serialize;
 use tera::Context;
 
@@ -42,11 +41,7 @@ pub struct PassReport {
     pub held_elsewhere: bool,
 }
 
-pub(super) fn shanghai(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Shanghai)
-        .format("%Y年%-m月%-d日 %H:%M")
-        .to_string()
-}
+pub(super) use crate::calendar::minute_label as shanghai;
 
 /// Renders the 督办通知 (`email/supervision_notice.{txt,html}`) for each recipient.
 #[allow(clippy::too_many_arguments)]
@@ -285,7 +280,7 @@ async fn supervise_holding_lease(
     };
     let mut yellow = Vec::with_capacity(fresh.len());
     let mut carded = Vec::with_capacity(fresh.len());
-    for order in &fresh {
+    for order in fresh.iter().filter(|order| may_be_carded(order)) {
         let (Some(unit), Some(due)) = (order.lead_unit.as_deref(), order.due_at) else {
             continue;
         };

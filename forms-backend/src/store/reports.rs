@@ -304,6 +304,47 @@ impl Store {
             .collect())
     }
 
+    /// Every dispatch (派单 or 改派) in `[start, end)` with what followed it first: the lead unit's acceptance, its
+    /// return (退单), or another dispatch — for 签收及时率 and 退单率 ([`crate::sla::acceptance`]).
+    pub async fn dispatch_responses(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<crate::sla::DispatchResponse>, StoreError> {
+        let sql = self.backend.pick(
+            "SELECT d.at, json_extract(d.payload, '$.accept_due_at') AS accept_due,
+                    (SELECT r.kind || char(31) || r.at FROM events r
+                      WHERE r.request_id = d.request_id AND r.id > d.id
+                        AND r.kind IN ('accepted', 'dispatch_returned', 'dispatched')
+                      ORDER BY r.id LIMIT 1) AS response
+               FROM events d
+              WHERE d.kind = 'dispatched' AND d.at >= $1 AND d.at < $2",
+            "SELECT d.at, d.payload::jsonb ->> 'accept_due_at' AS accept_due,
+                    (SELECT r.kind || chr(31) || r.at FROM events r
+                      WHERE r.request_id = d.request_id AND r.id > d.id
+                        AND r.kind IN ('accepted', 'dispatch_returned', 'dispatched')
+                      ORDER BY r.id LIMIT 1) AS response
+               FROM events d
+              WHERE d.kind = 'dispatched' AND d.at >= $1 AND d.at < $2",
+        );
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(sql)
+            .bind(to_text(start))
+            .bind(to_text(end))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, accept_due, response)| crate::sla::DispatchResponse {
+                dispatched_at: super::from_text(&at),
+                accept_due: accept_due.as_deref().map(super::from_text),
+                response: response.and_then(|text| {
+                    let (kind, at) = text.split_once('\u{1f}')?;
+                    Some((kind.parse().ok()?, super::from_text(at)))
+                }),
+            })
+            .collect())
+    }
+
     /// Orders closed (销号) in `[start, end)`: by a satisfied rating or the task force's opinion (the closing event
     /// says `closed: true`).
     pub async fn orders_closed_between(

@@ -8,10 +8,13 @@ use super::{Forms, WorkflowError};
 use crate::calendar::FALLBACK_WARNING;
 use crate::dispatch::{DispatchInput, Suggestion, suggest};
 use crate::domain::{AccessToken, RequestKind};
-use crate::order::payload::{DeadlineNote, Dispatch};
-use crate::order::{Event, Link, Status, Step, decide};
+use crate::order::payload::{DeadlineNote, Dispatch, Reason};
+use crate::order::{Actor, Event, Link, Outcome, Status, Step, decide};
 use crate::sla::RESOLUTION_WORKING_DAYS;
-use crate::store::{Change, NewLink, RequestRow};
+
+/// Notice §二(二)3 and §二(三)1, cited in the return notice.
+pub const ACCEPT_RULE: &str = "滕政办发〔2022〕1号 二（二）3：各承办单位要明确专人，第一时间接收、核实企业诉求，认真负责办理……各司其职、各负其责，不得推诿";
+use crate::store::{Change, EventRow, NewLink, RequestRow};
 
 impl Forms {
     /// The catalogue's suggestion for a request.
@@ -30,6 +33,98 @@ impl Forms {
         )
     }
 
+    /// When the lead unit of the order's current dispatch must sign for it (快速响应): recorded with the dispatch,
+    /// or counted from it for dispatches recorded before the limit was. `None` before any dispatch.
+    pub async fn acceptance_due(
+        &self,
+        row: &RequestRow,
+    ) -> Result<Option<DateTime<Utc>>, WorkflowError> {
+        Ok(self.acceptance_due_in(&self.store.events(row.id).await?))
+    }
+
+    /// [`Forms::acceptance_due`] from the order's events, read already.
+    pub fn acceptance_due_in(&self, events: &[EventRow]) -> Option<DateTime<Utc>> {
+        events.iter().rev().find_map(|event| match &event.event {
+            Event::Dispatched(dispatch) => Some(dispatch.accept_due_at.unwrap_or_else(|| {
+                crate::sla::accept_due(
+                    &self.calendar.current(),
+                    event.at,
+                    self.dispatch.accept_working_days,
+                )
+            })),
+            _ => None,
+        })
+    }
+
+    /// 退单: the lead unit returns the order to the centre with its reason; the centre's staff are told, and the
+    /// order waits in the queue again (its 第一时间转办 limit counts from the return).
+    pub(super) fn dispatch_return_change(
+        &self,
+        row: &RequestRow,
+        unit_id: &str,
+        reason: &str,
+        outcome: &Outcome,
+    ) -> Result<Change, WorkflowError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(WorkflowError::Invalid(
+                "请填写退回理由（为什么不属于本单位职责）".to_owned(),
+            ));
+        }
+        let unit_name = self
+            .directory
+            .unit(unit_id)
+            .map_or_else(|| unit_id.to_owned(), |unit| unit.name.clone());
+        let mut context = self.mail_context(row, None, None)?;
+        context.insert("greeting", "推进中心：");
+        context.insert(
+            "paragraphs",
+            &[
+                format!(
+                    "{unit_name}将受理编号 {} 的工单退回推进中心，认为不属于本单位职责。",
+                    row.tracking_number
+                ),
+                format!("退回理由：{reason}"),
+                "请核实后重新派单。".to_owned(),
+            ],
+        );
+        context.insert(
+            "action_url",
+            &format!(
+                "{}/console/requests/{}",
+                self.public_url, row.tracking_number
+            ),
+        );
+        context.insert("action_label", "在推进中心工作台重新派单");
+        context.insert("rule", ACCEPT_RULE);
+        let mut seen = std::collections::HashSet::new();
+        let mails = self
+            .directory
+            .centre
+            .emails
+            .iter()
+            .filter(|recipient| seen.insert(recipient.as_str()))
+            .map(|recipient| {
+                self.mail(
+                    recipient,
+                    format!("【退单】{}：{unit_name}退回工单", row.tracking_number),
+                    "email/notice",
+                    &context,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Change {
+            status: Some(outcome.next),
+            mails,
+            ..Change::new(
+                Actor::unit(unit_id),
+                outcome.records(Event::DispatchReturned(Reason {
+                    reason: reason.to_owned(),
+                })),
+            )
+        })
+    }
+
     /// Dispatch (派单) by the centre: decided on the order as read, written only if it is still so.
     pub async fn dispatch(
         &self,
@@ -41,6 +136,12 @@ impl Forms {
         now: DateTime<Utc>,
     ) -> Result<RequestRow, WorkflowError> {
         decide(&row.state(), &super::actor(actor)?, Step::Dispatch)?;
+        // 改派 of an order a unit already holds says why (the unit that loses it reads the reason).
+        if !matches!(row.status, Status::New | Status::Dispatched) && reason.trim().is_empty() {
+            return Err(WorkflowError::Invalid(
+                "改派已受理的工单须填写改派理由".to_owned(),
+            ));
+        }
         let change = self
             .dispatch_change(row, lead_unit, co_units, actor, reason, now)?
             .expecting(row.version);
@@ -80,6 +181,12 @@ impl Forms {
             tracing::warn!(order = %row.tracking_number, "{FALLBACK_WARNING}");
         }
         let due = deadline.due;
+        // Notice §二(二)3 第一时间接收 / §二(三)1 快速响应: the unit signs for the order within its acceptance limit.
+        let accept_due = crate::sla::accept_due(
+            &self.calendar.current(),
+            now,
+            self.dispatch.accept_working_days,
+        );
         let expires = due + Duration::days(self.dispatch.link_days);
         let subject = format!(
             "【企业诉求工单】{}：{}（{}前办结）",
@@ -104,6 +211,7 @@ impl Forms {
             context.insert("lead_unit", lead);
             context.insert("co_units", &co);
             context.insert("reason", reason);
+            context.insert("accept_due", &crate::calendar::minute_label(accept_due));
             let mut handlers = unit.handlers.clone();
             handlers.dedup();
             if !handlers.is_empty() {
@@ -163,6 +271,7 @@ impl Forms {
                     "5个工作日（不含派单当日，按国务院节假日安排计算）",
                 ),
                 counted: deadline.counted.clone(),
+                accept_due_at: Some(accept_due),
             }),
         );
         change.status = Some(Status::Dispatched);

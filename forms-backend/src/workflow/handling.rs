@@ -13,8 +13,9 @@ use crate::store::{Change, NewLink, RequestRow};
 
 impl UnitAction {
     /// The step of the order rules this action asks for.
-    fn step(&self, local: bool) -> Step {
+    fn step(&self, local: bool, late: bool) -> Step {
         match self {
+            UnitAction::Return { .. } => Step::ReturnDispatch { late },
             UnitAction::Accept => Step::Accept,
             UnitAction::Progress { .. } => Step::Progress,
             UnitAction::Resolve { .. } => Step::Resolve,
@@ -42,7 +43,14 @@ impl Forms {
         }
         let local = self.is_local_unit(unit_id);
         let actor = Actor::unit(unit_id);
-        let outcome = decide(&row.state(), &actor, action.step(local))?;
+        // Only a return asks when the acceptance limit ends (it reads the dispatch).
+        let late = match action {
+            UnitAction::Return { .. } => {
+                self.acceptance_due(row).await?.is_some_and(|due| now > due)
+            }
+            _ => false,
+        };
+        let outcome = decide(&row.state(), &actor, action.step(local, late))?;
         let mut change = match action {
             UnitAction::Progress { note } => {
                 let note = payload::Note { note: note.clone() };
@@ -115,6 +123,9 @@ impl Forms {
                     reason: reason.clone(),
                 })),
             ),
+            UnitAction::Return { reason } => {
+                self.dispatch_return_change(row, unit_id, reason, &outcome)?
+            }
             UnitAction::Explain { .. } => unreachable!("handled above"),
         };
         if outcome.next != row.status {
@@ -325,7 +336,7 @@ impl Forms {
         change.mails = lead
             .handlers
             .iter()
-            .map(|recipient| self.mail(recipient, subject.clone(), "email/verification", &context))
+            .map(|recipient| self.mail(recipient, subject.clone(), "email/notice", &context))
             .collect::<Result<Vec<_>, _>>()?;
         change.status = Some(Status::Verification);
         change.links.push(NewLink {
@@ -334,41 +345,6 @@ impl Forms {
             expires: now + Duration::days(self.dispatch.link_days.max(1)),
         });
         Ok(change)
-    }
-
-    /// The centre approves a unit's plan (解决方案): the order's deadline becomes the plan's committed completion
-    /// date, at its end (23:59:59 +08:00). Notice §二(三): problems that cannot be solved in the short term get a
-    /// plan with a committed date, and the centre follows them until closed.
-    pub async fn approve_plan(
-        &self,
-        row: &RequestRow,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<RequestRow, WorkflowError> {
-        let outcome = decide(&row.state(), &actor(by)?, Step::ApprovePlan)?;
-        let committed_date = self
-            .store
-            .events(row.id)
-            .await?
-            .into_iter()
-            .rev()
-            .find_map(|event| match event.event {
-                Event::PlanSubmitted(plan) => Some(plan.committed_date),
-                _ => None,
-            })
-            .ok_or_else(|| WorkflowError::NotAllowed("找不到承办单位提交的解决方案".to_owned()))?;
-        let due = crate::calendar::end_of_day(committed_date);
-        let mut change = Change::new(
-            by,
-            outcome.records(Event::PlanApproved(payload::PlanApproval {
-                committed_date,
-                due_at: due,
-            })),
-        )
-        .expecting(row.version);
-        change.status = Some(outcome.next);
-        change.due_at = Some(due);
-        Ok(self.store.record(row.id, &change, now).await?.1)
     }
 
     /// 虚假反馈 (notice §二(五)3): during a call-back the enterprise says the unit reported contact or an answer that

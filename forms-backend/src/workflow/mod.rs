@@ -7,11 +7,11 @@
 mod dispatch;
 mod handling;
 mod intake;
+mod plans;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Asia::Shanghai;
 use serde::Serialize;
 use tera::{Context, Tera};
 
@@ -133,6 +133,8 @@ pub enum UnitAction {
     },
     /// 报推进中心: a town or the zone cannot solve it at its level and hands it to the centre (notice §二(二)).
     Forward { reason: String },
+    /// 退单: the order is not the unit's; back to the centre within the acceptance limit, before accepting.
+    Return { reason: String },
     /// 承办单位说明 on the 不满意诉求审核反馈表, while the order waits for verification (notice §二(四)3).
     Explain { explanation: String },
 }
@@ -222,12 +224,7 @@ impl Forms {
             );
         }
         if let Some(due) = due {
-            context.insert(
-                "due",
-                &due.with_timezone(&Shanghai)
-                    .format("%Y年%-m月%-d日 %H:%M")
-                    .to_string(),
-            );
+            context.insert("due", &crate::calendar::minute_label(due));
         }
         Ok(context)
     }
@@ -291,11 +288,7 @@ impl<'a> MailRequest<'a> {
             suggested_department: row.suggested_department.as_deref(),
             policy: row.policy.as_deref(),
             status: row.status.label(),
-            submitted_at: row
-                .created_at
-                .with_timezone(&Shanghai)
-                .format("%Y年%-m月%-d日 %H:%M")
-                .to_string(),
+            submitted_at: crate::calendar::minute_label(row.created_at),
         }
     }
 }

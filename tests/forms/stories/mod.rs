@@ -21,6 +21,7 @@ use crate::support::{Received, SmtpSink, app_settings, hidden, root};
 
 mod centre;
 mod entry;
+mod handling;
 mod verification;
 
 // The suites' helpers, for each other and for the other suites of a binary (integrity, instances, copy); not
@@ -29,6 +30,8 @@ mod verification;
 pub(crate) use centre::*;
 #[allow(unused_imports)]
 pub(crate) use entry::*;
+#[allow(unused_imports)]
+pub(crate) use handling::*;
 #[allow(unused_imports)]
 pub(crate) use verification::*;
 

@@ -40,9 +40,11 @@ pub(super) async fn queue_page(
     let items: Vec<QueueItem<'_>> = rows
         .iter()
         .map(|row| {
+            // A waiting order last changed when it began to wait: its submission, escalation, forwarding or
+            // return (退单), so the limit counts from then.
             let due = crate::sla::dispatch_due(
                 &calendar,
-                row.created_at,
+                row.updated_at,
                 forms.dispatch.dispatch_working_days,
             );
             QueueItem {

@@ -115,6 +115,10 @@ pub fn router(app: Arc<FormsState>) -> Router {
             post(approve_plan),
         )
         .route(
+            "/console/requests/{tracking_number}/reject-plan",
+            post(reject_plan),
+        )
+        .route(
             "/console/requests/{tracking_number}/cards/{card_event_id}/waive",
             post(supervision::waive),
         )

@@ -218,6 +218,30 @@ pub(super) async fn approve_plan(
     back_to_order(forms, &staff, result)
 }
 
+/// The centre rejects a unit's plan with its reason (退回方案); the unit handles on, its deadline moved by the working
+/// days the plan waited.
+pub(super) async fn reject_plan(
+    State(state): State<Arc<ConsoleState>>,
+    staff: Staff,
+    Path(tracking_number): Path<String>,
+    body: Bytes,
+) -> Response {
+    let forms = state.forms();
+    let result = async {
+        let pairs = form_pairs(&body)?;
+        staff.may_act(field(&pairs, "csrf_token"))?;
+        let row = find_order(forms, &tracking_number).await?;
+        let reason =
+            crate::http::required_text(field(&pairs, "reason"), "退回解决方案的理由", 1000)?;
+        forms
+            .reject_plan(&row, &reason, &staff.actor(), Utc::now())
+            .await
+            .map_err(AppError::from)
+    }
+    .await;
+    back_to_order(forms, &staff, result)
+}
+
 /// 电话回访 (notice §二(五)1): the centre calls the enterprise back and records its rating; it can also record that
 /// the enterprise says the unit never contacted it (虚假反馈, notice §二(五)3), which the reports count.
 pub(super) async fn call_back(
