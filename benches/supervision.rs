@@ -188,7 +188,7 @@ async fn generate(dir: &Path, units: &[String]) {
          SELECT i, printf('QH20261101-%07d', i), printf('%064d', i), 'help', 'web',
                 printf('滕州市第%d机械制造有限公司', i), '王经理', '13812345678', 'wang@example.com', '荆河街道',
                 '厂区经常停电，影响正常生产，请协调供电部门解决。',
-                CASE i % 3 WHEN 0 THEN 'dispatched' WHEN 1 THEN 'accepted' ELSE 'planned' END,
+                CASE i % 3 WHEN 0 THEN 'dispatched' WHEN 1 THEN 'accepted' ELSE 'rework' END,
                 json_extract(?2, printf('$[%d]', (i + i / 100) % json_array_length(?2))),
                 CASE
                     WHEN i % 100 = 0 THEN '2026-11-20T15:59:59.000000Z'

@@ -518,3 +518,112 @@ fn a_new_years_calendar_file_is_checked_before_it_goes_live() {
     assert!(text.contains("有错误"), "{text}");
     assert!(text.contains("缺少法定节假日 2026-10-01（国庆节"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_needs_the_acceptance_limit_and_a_rejected_plan_gives_its_waiting_days_back() {
+    use qihu_forms::workflow::{UnitAction, WorkflowError};
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(app_settings(dir.path()))
+        .await
+        .expect("app opens");
+    let forms = &app.forms.forms;
+    let store = &app.store;
+    let reload = |row: &RequestRow| {
+        let id = row.id;
+        async move { store.request_by_id(id).await.unwrap().unwrap() }
+    };
+    let give_back = UnitAction::Return {
+        reason: "经核实属供电部门职责".to_owned(),
+    };
+
+    // Dispatched Wednesday 25 November 2026 at 10:00: the tax bureau signs for it or returns it by Thursday's end.
+    let row = dispatched_order(
+        &app,
+        "厂区线路老化经常停电。",
+        shanghai("2026-11-25T10:00:00"),
+    )
+    .await;
+    assert_eq!(
+        forms.acceptance_due(&row).await.unwrap(),
+        Some(shanghai("2026-11-26T23:59:59"))
+    );
+    let row = forms
+        .unit_action(&row, "tax", &give_back, shanghai("2026-11-26T20:00:00"))
+        .await
+        .unwrap();
+    assert_eq!(row.status, Status::New);
+
+    // Sent again on Friday 27 November: the limit is Monday's end, so a return on Tuesday is refused.
+    let row = forms
+        .dispatch(
+            &row,
+            "tax",
+            &[],
+            "centre:test",
+            "复核后仍由税务局办理",
+            shanghai("2026-11-27T09:00:00"),
+        )
+        .await
+        .unwrap();
+    let late = forms
+        .unit_action(&row, "tax", &give_back, shanghai("2026-12-01T09:00:00"))
+        .await;
+    assert!(
+        matches!(&late, Err(WorkflowError::NotAllowed(reason)) if reason.contains("已超过签收时限")),
+        "{late:?}"
+    );
+    assert_eq!(reload(&row).await.status, Status::Dispatched);
+
+    // Accepted, then a plan on Wednesday 2 December; the deadline (Friday 4 December) passes while it waits.
+    let row = forms
+        .unit_action(
+            &row,
+            "tax",
+            &UnitAction::Accept,
+            shanghai("2026-12-01T09:30:00"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.due_at, Some(shanghai("2026-12-04T23:59:59")));
+    let plan = UnitAction::Plan {
+        committed_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 15).unwrap(),
+        reason: "需更换变压器".to_owned(),
+    };
+    let row = forms
+        .unit_action(&row, "tax", &plan, shanghai("2026-12-02T09:00:00"))
+        .await
+        .unwrap();
+    let pass = cards::supervise(forms, shanghai("2026-12-07T00:05:00"))
+        .await
+        .unwrap();
+    assert!(pass.issued.is_empty(), "a waiting plan earns no card");
+
+    // Rejected on Tuesday 8 December: Thursday 3 to Tuesday 8 December, 4 working days, are given back.
+    let row = forms
+        .reject_plan(
+            &row,
+            "方案缺少临时供电措施",
+            "centre:test",
+            shanghai("2026-12-08T10:00:00"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.status, Status::Accepted);
+    assert_eq!(row.due_at, Some(shanghai("2026-12-10T23:59:59")));
+    let pass = cards::supervise(forms, shanghai("2026-12-09T00:05:00"))
+        .await
+        .unwrap();
+    assert!(pass.issued.is_empty(), "still within the moved deadline");
+    let pass = cards::supervise(forms, shanghai("2026-12-11T00:05:00"))
+        .await
+        .unwrap();
+    assert_eq!(pass.issued.len(), 1, "past it, the card comes");
+    let moved = mails_starting(&app, "【企业诉求】").await;
+    assert!(
+        moved
+            .iter()
+            .any(|(to, subject)| to == "wang@hengda.example" && subject.contains("办结期限调整")),
+        "{moved:?}"
+    );
+}

@@ -262,6 +262,9 @@ async fn the_figures_of_a_hand_built_month_are_the_known_answers() {
     // Assert
     assert!(month.complete);
     assert_eq!((month.intake, month.dispatched), (4, 4));
+    // A, C and D were accepted within a working day of their dispatch, B a week late; none was returned.
+    assert_eq!(month.accept_on_time.label(), "75.0%");
+    assert_eq!(month.returns.label(), "0.0%");
     let unit = |id: &str| month.units.iter().find(|unit| unit.unit_id == id).unwrap();
     let tax = unit("tax");
     assert_eq!(tax.tally.received, 3);
