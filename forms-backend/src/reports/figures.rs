@@ -19,15 +19,17 @@ use crate::order::EventKind;
 
 /// The event kinds the figures are folded from; the others (submissions, progress notes, reminders …) do not
 /// change a figure.
-pub const FOLD_KINDS: [EventKind; 15] = [
+pub const FOLD_KINDS: [EventKind; 17] = [
     EventKind::Dispatched,
     EventKind::Accepted,
     EventKind::PlanSubmitted,
     EventKind::PlanApproved,
+    EventKind::PlanRejected,
     EventKind::Resolved,
     EventKind::Returned,
     EventKind::Rated,
     EventKind::Forwarded,
+    EventKind::DispatchReturned,
     EventKind::YellowCard,
     EventKind::RedCard,
     EventKind::Interview,
@@ -403,13 +405,29 @@ fn fold_order(
     // The unit's latest result report in the period: (unit, 是否解决).
     let mut reported: Option<(UnitIndex, bool)> = None;
     let mut false_feedback = false;
+    // A plan waiting for the centre holds the result's lateness: the days the centre takes are not the unit's
+    // (the same rule as the cards, `sla::cards::may_be_carded`); the decision sets the deadline that counts.
+    let mut plan_waiting = false;
     for event in events {
         let at = event.at;
         if at >= window.as_of {
             break;
         }
         settle_if_late(&mut response_owed, at, window, tallies, response);
-        settle_if_late(&mut result_owed, at, window, tallies, on_time);
+        if !plan_waiting {
+            settle_if_late(&mut result_owed, at, window, tallies, on_time);
+        }
+        plan_waiting = event.kind == EventKind::PlanSubmitted
+            || (plan_waiting
+                && !matches!(
+                    event.kind,
+                    EventKind::PlanApproved
+                        | EventKind::PlanRejected
+                        | EventKind::Resolved
+                        | EventKind::Dispatched
+                        | EventKind::Forwarded
+                        | EventKind::DispatchReturned
+                ));
         let in_period = window.contains(at);
         let actor = event.actor_unit;
         match event.kind {
@@ -451,7 +469,8 @@ fn fold_order(
                 }
                 open = true;
             }
-            EventKind::PlanApproved => {
+            // An approved plan's committed date, or a rejected plan's deadline moved by the days it waited.
+            EventKind::PlanApproved | EventKind::PlanRejected => {
                 if let Some(ob) = result_owed.as_mut() {
                     ob.due = event.due_at.or(ob.due);
                 }
@@ -528,9 +547,10 @@ fn fold_order(
                 due = event.due_at.or(due);
                 open = true;
             }
-            EventKind::Forwarded => {
+            EventKind::Forwarded | EventKind::DispatchReturned => {
                 if let Some(unit) = actor {
-                    // Handing a matter the town cannot solve to the centre is a response (notice §二(二)).
+                    // Handing a matter the town cannot solve to the centre is a response (notice §二(二)), and so is
+                    // a return (退单) within the acceptance limit; 退单率 counts returns apart.
                     meet(&mut response_owed, unit, at, window, tallies, response);
                 }
                 result_owed = None;
@@ -571,8 +591,10 @@ fn fold_order(
         }
     }
     settle_if_late(&mut response_owed, window.as_of, window, tallies, response);
-    settle_if_late(&mut result_owed, window.as_of, window, tallies, on_time);
-    let overdue = open && due.is_some_and(|due| due < window.as_of);
+    if !plan_waiting {
+        settle_if_late(&mut result_owed, window.as_of, window, tallies, on_time);
+    }
+    let overdue = open && !plan_waiting && due.is_some_and(|due| due < window.as_of);
     let overdue_unit = lead.filter(|_| overdue);
     if let Some(unit) = overdue_unit {
         tallies[usize::from(unit)].overdue += 1;
@@ -903,6 +925,39 @@ mod tests {
         // Reported 未能解决.
         assert_eq!(power.resolution(), Ratio::new(0, 1));
         assert_eq!(power.average_working_days(), Some(2.0));
+    }
+
+    #[test]
+    fn a_return_is_the_units_response_and_a_rejected_plan_moves_the_deadline() {
+        let mut history = History::new();
+        history
+            .order()
+            .dispatch(
+                "2026-03-02T09:00:00+08:00",
+                "tax",
+                "2026-03-09T23:59:59+08:00",
+            )
+            .by("2026-03-02T15:00:00+08:00", EventKind::DispatchReturned, "tax")
+            .dispatch(
+                "2026-03-03T09:00:00+08:00",
+                "power",
+                "2026-03-10T23:59:59+08:00",
+            )
+            .by("2026-03-03T10:00:00+08:00", EventKind::Accepted, "power")
+            .by("2026-03-06T10:00:00+08:00", EventKind::PlanSubmitted, "power");
+        history.push("2026-03-11T10:00:00+08:00", EventKind::PlanRejected, |e| {
+            e.due_at = Some(at("2026-03-13T23:59:59+08:00"));
+        });
+        history.resolve("2026-03-12T10:00:00+08:00", "power", true);
+        let tallies = fold(&history, march()).tallies;
+        let tax = tallies["tax"];
+        assert_eq!(tax.received, 1);
+        assert_eq!(tax.response, Ratio::new(1, 1), "the return answered the dispatch");
+        assert_eq!(tax.on_time, Ratio::default(), "and owes no result");
+        let power = tallies["power"];
+        // Reported on 12 March, after the first deadline but within the one the rejection moved.
+        assert_eq!(power.on_time, Ratio::new(1, 1));
+        assert_eq!(power.overdue, 0);
     }
 
     #[test]
