@@ -157,11 +157,12 @@ pub fn tick(settings: Settings, args: TickArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "督办巡检（截至 {}）：逾期未反馈工单 {} 件，本次亮牌 {} 张，到期提醒 {} 件",
+        "督办巡检（截至 {}）：逾期未反馈工单 {} 件，本次亮牌 {} 张，到期提醒 {} 件，未评价办结 {} 件",
         now.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M"),
         report.overdue,
         report.issued.len(),
-        report.reminders
+        report.reminders,
+        report.unrated_closed
     );
     for card in &report.issued {
         println!(

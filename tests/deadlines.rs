@@ -627,3 +627,98 @@ async fn a_return_needs_the_acceptance_limit_and_a_rejected_plan_gives_its_waiti
         "{moved:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_nobody_rates_is_closed_as_unrated_after_five_working_days() {
+    use qihu_forms::domain::Rating;
+    use qihu_forms::order::payload::RatingChannel;
+    use qihu_forms::workflow::UnitAction;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(app_settings(dir.path()))
+        .await
+        .expect("app opens");
+    let forms = &app.forms.forms;
+    let row = dispatched_order(
+        &app,
+        "厂区门前道路积水，货车无法进出。",
+        shanghai("2026-11-23T09:00:00"),
+    )
+    .await;
+    let row = forms
+        .unit_action(
+            &row,
+            "tax",
+            &UnitAction::Accept,
+            shanghai("2026-11-23T10:00:00"),
+        )
+        .await
+        .unwrap();
+    let resolve = UnitAction::Resolve {
+        solved: true,
+        method: "已协调疏通排水管道".to_owned(),
+        contact_name: "李科长".to_owned(),
+        contact_phone: "0632-5512345".to_owned(),
+    };
+    // Reported on Wednesday 25 November 2026: five working days end on Wednesday 2 December.
+    let row = forms
+        .unit_action(&row, "tax", &resolve, shanghai("2026-11-25T15:00:00"))
+        .await
+        .unwrap();
+    assert_eq!(row.status, Status::Resolved);
+    let waiting = app.store.awaiting_rating().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].1, shanghai("2026-11-25T15:00:00"));
+
+    let pass = cards::supervise(forms, shanghai("2026-12-02T23:00:00"))
+        .await
+        .unwrap();
+    assert_eq!(pass.unrated_closed, 0, "still within the limit");
+    let pass = cards::supervise(forms, shanghai("2026-12-03T00:05:00"))
+        .await
+        .unwrap();
+    assert_eq!(pass.unrated_closed, 1);
+    let closed = app.store.request_by_id(row.id).await.unwrap().unwrap();
+    assert_eq!(closed.status, Status::Closed);
+    let events = app.store.events(row.id).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind(), "rating_lapsed");
+    assert!(
+        last.event
+            .closure_reason()
+            .is_some_and(|reason| reason.contains("5 个工作日内") && reason.contains("未评价办结")),
+        "{last:?}"
+    );
+    assert!(app.store.awaiting_rating().await.unwrap().is_empty());
+    // A late rating finds the order closed; a second pass closes nothing more.
+    let late = forms
+        .rate(
+            &closed,
+            Rating::VerySatisfied,
+            "",
+            RatingChannel::Web,
+            "enterprise",
+            shanghai("2026-12-03T09:00:00"),
+        )
+        .await;
+    assert!(late.is_err());
+    let pass = cards::supervise(forms, shanghai("2026-12-04T00:05:00"))
+        .await
+        .unwrap();
+    assert_eq!(pass.unrated_closed, 0);
+
+    // The month's figures count it as closed, apart from the satisfaction rate.
+    let period =
+        qihu_forms::reports::Period::parse(qihu_forms::reports::ReportKind::Monthly, "2026-12")
+            .unwrap();
+    let december = qihu_forms::reports::figures(forms, period, shanghai("2026-12-05T00:00:00"))
+        .await
+        .unwrap();
+    let tax = december
+        .units
+        .iter()
+        .find(|unit| unit.unit_id == "tax")
+        .unwrap();
+    assert_eq!((tax.tally.closed, tax.tally.unrated), (1, 1));
+    assert_eq!(tax.tally.satisfaction.label(), "—");
+}

@@ -118,6 +118,9 @@ pub struct DispatchSettings {
     pub dispatch_working_days: u32,
     /// 快速响应: working days a unit has to sign for (受理) or return a dispatched order (see `sla::accept_due`).
     pub accept_working_days: u32,
+    /// Working days the enterprise has to rate a reported result (through its link or a call-back) before the
+    /// order is closed as 未评价 (see `sla::rating_lapses_at`).
+    pub rating_working_days: u32,
 }
 
 impl Default for DispatchSettings {
@@ -130,6 +133,7 @@ impl Default for DispatchSettings {
             link_days: 60,
             dispatch_working_days: crate::sla::DISPATCH_WORKING_DAYS,
             accept_working_days: crate::sla::ACCEPT_WORKING_DAYS,
+            rating_working_days: crate::sla::RATING_WORKING_DAYS,
         }
     }
 }

@@ -141,6 +141,10 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
         Event::Submitted(_) => ("诉求已提交".to_owned(), None),
         Event::Answered(_) => ("政策库已即时答复".to_owned(), None),
         Event::Escalated(_) => ("已转人工办理".to_owned(), None),
+        Event::RatingLapsed(lapse) => (
+            format!("{} 个工作日内未收到评价，按未评价办结", lapse.working_days),
+            None,
+        ),
         Event::PlanRejected(rejection) => (
             "推进中心退回了解决方案，承办单位继续办理".to_owned(),
             Some(format!("办理期限：{}", shanghai(rejection.due_at))),

@@ -40,6 +40,8 @@ pub enum EventKind {
     Rated,
     /// 不满意，退回重新办理.
     Returned,
+    /// 未评价办结: the enterprise did not rate the result within the rating limit; closed as unrated.
+    RatingLapsed,
     /// 虚假反馈 found at a call-back.
     FalseFeedback,
     /// 承办单位说明 on the 不满意诉求审核反馈表.
@@ -70,7 +72,7 @@ pub enum EventKind {
 pub struct UnknownEventKind(pub String);
 
 impl EventKind {
-    pub const ALL: [EventKind; 26] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::Submitted,
         EventKind::Answered,
         EventKind::Escalated,
@@ -86,6 +88,7 @@ impl EventKind {
         EventKind::DispatchReturned,
         EventKind::Rated,
         EventKind::Returned,
+        EventKind::RatingLapsed,
         EventKind::FalseFeedback,
         EventKind::VerificationExplained,
         EventKind::VerificationFormUploaded,
@@ -116,6 +119,7 @@ impl EventKind {
             EventKind::DispatchReturned => "dispatch_returned",
             EventKind::Rated => "rated",
             EventKind::Returned => "returned",
+            EventKind::RatingLapsed => "rating_lapsed",
             EventKind::FalseFeedback => "false_feedback",
             EventKind::VerificationExplained => "verification_explained",
             EventKind::VerificationFormUploaded => "verification_form_uploaded",

@@ -78,6 +78,8 @@ events! {
     Rated(Rated),
     /// 不满意，退回重新办理.
     Returned(Returned),
+    /// 未评价办结.
+    RatingLapsed(Lapse),
     /// 虚假反馈.
     FalseFeedback(FalseFeedback),
     /// 承办单位说明.
@@ -108,6 +110,7 @@ impl Event {
         let reason = match self {
             Event::Rated(rated) if rated.closed => rated.reason.as_deref(),
             Event::VerificationOpinion(opinion) if opinion.closed => opinion.reason.as_deref(),
+            Event::RatingLapsed(lapse) => Some(lapse.reason.as_str()),
             _ => None,
         }?;
         Some(reason.trim()).filter(|reason| !reason.is_empty())
@@ -118,6 +121,7 @@ impl Event {
         match self {
             Event::Rated(rated) => rated.closed,
             Event::VerificationOpinion(opinion) => opinion.closed,
+            Event::RatingLapsed(_) => true,
             _ => false,
         }
     }
@@ -379,6 +383,24 @@ pub struct Returned {
     pub rating: RatingRecord,
     #[serde(flatten)]
     pub deadline: DeadlineNote,
+}
+
+/// 未评价办结: closed because the enterprise gave no rating within the limit (counted apart from 满意 and 不满意).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lapse {
+    pub reason: String,
+    /// When the result was reported.
+    pub resolved_at: DateTime<Utc>,
+    /// The rating limit, in working days after the report.
+    #[serde(default)]
+    pub working_days: u32,
+    /// Always true: the event closes the order (销号), as the stored JSON says for every closing event.
+    #[serde(default = "yes")]
+    pub closed: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// 虚假反馈 against the first-responsible unit.

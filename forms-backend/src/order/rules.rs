@@ -51,6 +51,8 @@ pub enum Step {
     Opinion { close: bool },
     /// 虚假反馈 recorded at a call-back.
     FalseFeedback,
+    /// The rating limit passed without a rating: closed as 未评价.
+    LapseRating,
 }
 
 /// What a step leads to.
@@ -178,6 +180,12 @@ pub fn decide(order: &OrderState<'_>, actor: &Actor, step: Step) -> Result<Outco
                 new_round: true,
             }),
             _ => state_refusal(order, "记录核查意见"),
+        },
+        // Our rule for §二(五)1 (一事一评估, silent on an enterprise that never rates): past the rating limit the system
+        // closes the result as 未评价, with the reason, counted apart from 满意 — nothing stays `resolved` for ever.
+        (Actor::System { .. }, Step::LapseRating) => match order.status {
+            Resolved => moves(EventKind::RatingLapsed, Closed),
+            _ => state_refusal(order, "按未评价办结"),
         },
         // §二(五)3: false feedback is recorded against the unit once the order has been dispatched.
         (Actor::Centre { .. }, Step::FalseFeedback) => match order.status {
@@ -404,6 +412,26 @@ mod tests {
                 &order(Status::Planned, 1),
                 &Actor::unit("tax"),
                 Step::RejectPlan
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn only_the_system_closes_an_unrated_result_and_only_while_it_waits() {
+        let system = Actor::system("supervision");
+        let lapsed = decide(&order(Status::Resolved, 1), &system, Step::LapseRating).unwrap();
+        assert_eq!(
+            (lapsed.event, lapsed.next),
+            (EventKind::RatingLapsed, Status::Closed)
+        );
+        assert!(decide(&order(Status::Closed, 1), &system, Step::LapseRating).is_err());
+        assert!(decide(&order(Status::Rework, 2), &system, Step::LapseRating).is_err());
+        assert!(
+            decide(
+                &order(Status::Resolved, 1),
+                &Actor::centre("zhang"),
+                Step::LapseRating
             )
             .is_err()
         );

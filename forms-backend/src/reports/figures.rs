@@ -19,7 +19,7 @@ use crate::order::EventKind;
 
 /// The event kinds the figures are folded from; the others (submissions, progress notes, reminders …) do not
 /// change a figure.
-pub const FOLD_KINDS: [EventKind; 17] = [
+pub const FOLD_KINDS: [EventKind; 18] = [
     EventKind::Dispatched,
     EventKind::Accepted,
     EventKind::PlanSubmitted,
@@ -28,6 +28,7 @@ pub const FOLD_KINDS: [EventKind; 17] = [
     EventKind::Resolved,
     EventKind::Returned,
     EventKind::Rated,
+    EventKind::RatingLapsed,
     EventKind::Forwarded,
     EventKind::DispatchReturned,
     EventKind::YellowCard,
@@ -160,6 +161,8 @@ pub struct Tally {
     pub resolution_due: u32,
     /// 销号: orders of the unit closed in the period.
     pub closed: u32,
+    /// 未评价办结: of those, closed because the enterprise never rated the result.
+    pub unrated: u32,
     /// 响应: response obligations counted in the period and those met on time.
     pub response: Ratio,
     /// 按期办结: result obligations (first round and rework rounds) counted in the period and those met on time.
@@ -208,6 +211,7 @@ impl Tally {
         self.solved += other.solved;
         self.resolution_due += other.resolution_due;
         self.closed += other.closed;
+        self.unrated += other.unrated;
         self.response.add(other.response);
         self.on_time.add(other.on_time);
         self.satisfaction.add(other.satisfaction);
@@ -522,6 +526,17 @@ fn fold_order(
                     if event.closure {
                         tally.closed += 1;
                     }
+                }
+                open = false;
+            }
+            // 未评价办结: closed (销号) without a rating; not part of 满意率.
+            EventKind::RatingLapsed => {
+                if let Some(unit) = lead
+                    && in_period
+                {
+                    let tally = &mut tallies[usize::from(unit)];
+                    tally.closed += 1;
+                    tally.unrated += 1;
                 }
                 open = false;
             }
@@ -937,14 +952,22 @@ mod tests {
                 "tax",
                 "2026-03-09T23:59:59+08:00",
             )
-            .by("2026-03-02T15:00:00+08:00", EventKind::DispatchReturned, "tax")
+            .by(
+                "2026-03-02T15:00:00+08:00",
+                EventKind::DispatchReturned,
+                "tax",
+            )
             .dispatch(
                 "2026-03-03T09:00:00+08:00",
                 "power",
                 "2026-03-10T23:59:59+08:00",
             )
             .by("2026-03-03T10:00:00+08:00", EventKind::Accepted, "power")
-            .by("2026-03-06T10:00:00+08:00", EventKind::PlanSubmitted, "power");
+            .by(
+                "2026-03-06T10:00:00+08:00",
+                EventKind::PlanSubmitted,
+                "power",
+            );
         history.push("2026-03-11T10:00:00+08:00", EventKind::PlanRejected, |e| {
             e.due_at = Some(at("2026-03-13T23:59:59+08:00"));
         });
@@ -952,7 +975,11 @@ mod tests {
         let tallies = fold(&history, march()).tallies;
         let tax = tallies["tax"];
         assert_eq!(tax.received, 1);
-        assert_eq!(tax.response, Ratio::new(1, 1), "the return answered the dispatch");
+        assert_eq!(
+            tax.response,
+            Ratio::new(1, 1),
+            "the return answered the dispatch"
+        );
         assert_eq!(tax.on_time, Ratio::default(), "and owes no result");
         let power = tallies["power"];
         // Reported on 12 March, after the first deadline but within the one the rejection moved.

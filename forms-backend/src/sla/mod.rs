@@ -2,6 +2,7 @@
 //! work order; working days come from [`crate::calendar::Calendar`].
 
 pub mod cards;
+mod lapses;
 pub mod order_supervision;
 mod pass;
 mod reminders;
@@ -35,6 +36,20 @@ pub fn accept_due(
     working_days: u32,
 ) -> chrono::DateTime<chrono::Utc> {
     calendar.due(dispatched_at, working_days)
+}
+
+/// Our rule for notice §二(五)1 一事一评估: the enterprise (or the centre's call-back) rates a reported result within
+/// 5 working days (`[dispatch] rating_working_days`); after that the order is closed as 未评价.
+pub const RATING_WORKING_DAYS: u32 = 5;
+
+/// When a result reported at `resolved_at` that is still unrated is closed as 未评价: the end of the
+/// `working_days`-th working day after the day of the report.
+pub fn rating_lapses_at(
+    calendar: &crate::calendar::Calendar,
+    resolved_at: chrono::DateTime<chrono::Utc>,
+    working_days: u32,
+) -> chrono::DateTime<chrono::Utc> {
+    calendar.due(resolved_at, working_days)
 }
 
 /// One dispatch (派单 or 改派) and the first thing that followed it: the lead unit's acceptance, its return (退单), or

@@ -39,6 +39,8 @@ pub struct PassReport {
     pub issued: Vec<IssuedCard>,
     /// Another instance was running a pass, so this one did nothing.
     pub held_elsewhere: bool,
+    /// Results closed as 未评价 in this pass (the rating limit passed, `sla::lapses`).
+    pub unrated_closed: usize,
 }
 
 pub(super) use crate::calendar::minute_label as shanghai;
@@ -273,7 +275,9 @@ async fn supervise_holding_lease(
             )
         },
     )?;
+    let unrated_closed = super::lapses::lapse_ratings(forms, now).await?;
     let mut report = PassReport {
+        unrated_closed,
         reminders,
         overdue: usize::try_from(overdue).unwrap_or_default(),
         ..PassReport::default()

@@ -86,3 +86,30 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 }
+
+impl Store {
+    /// The orders waiting for the enterprise's rating (`resolved`), each with the moment of its last result report,
+    /// oldest report first: the call-back worklist and the 未评价 rule read it.
+    pub async fn awaiting_rating(
+        &self,
+    ) -> Result<Vec<(RequestRow, chrono::DateTime<chrono::Utc>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT requests.*, (SELECT max(e.at) FROM events e
+                                  WHERE e.request_id = requests.id AND e.kind = 'resolved') AS resolved_at
+               FROM requests WHERE status = 'resolved'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let orders = requests_from(&rows)?;
+        let mut waiting = Vec::with_capacity(orders.len());
+        for (order, row) in orders.into_iter().zip(&rows) {
+            let resolved_at: Option<String> = row.try_get("resolved_at")?;
+            let resolved_at = resolved_at
+                .as_deref()
+                .map_or(order.updated_at, super::from_text);
+            waiting.push((order, resolved_at));
+        }
+        waiting.sort_by_key(|(order, at)| (*at, order.id));
+        Ok(waiting)
+    }
+}

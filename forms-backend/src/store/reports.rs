@@ -359,7 +359,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT * FROM requests WHERE id IN (
                  SELECT request_id FROM events
-                  WHERE kind IN ('rated', 'verification_opinion') AND at >= $1 AND at < $2
+                  WHERE kind IN ('rated', 'verification_opinion', 'rating_lapsed') AND at >= $1 AND at < $2
                     AND {closes})
              ORDER BY id",
         ))

@@ -250,3 +250,32 @@ pub(crate) async fn a_rejected_plan_goes_back_to_the_unit_and_an_approved_one_te
         enterprise.text
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn the_call_back_worklist_lists_results_waiting_for_a_rating() {
+    let (app, sink) = spawn_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let empty = app.console_page(&session, "/console/call-backs").await;
+    assert!(empty.contains("目前没有等待评价的诉求"));
+    let (number, _, unit_token) = accepted_power_order(&app, &sink).await;
+    let resolved = app
+        .post_json(
+            &format!("/unit/{number}"),
+            &json!({
+                "token": unit_token, "action": "resolve", "solved": "yes",
+                "method": "已检修线路", "contact_name": "李工", "contact_phone": "0632-5512345"
+            }),
+        )
+        .await;
+    assert_eq!(resolved.status(), 200);
+    let page = app.console_page(&session, "/console/call-backs").await;
+    for expected in [
+        number.as_str(),
+        "13812345678",
+        "未评价办结时间",
+        "5 个工作日内",
+    ] {
+        assert!(page.contains(expected), "{expected} in {page}");
+    }
+}

@@ -42,6 +42,7 @@ use crate::order::{Actor, Status, Step, decide};
 use crate::store::{EventRow, RequestFilter, RequestRow};
 use crate::workflow::{Forms, MailRequest};
 
+mod callbacks;
 mod entry;
 mod gaps;
 mod lists;
@@ -52,7 +53,7 @@ mod views;
 
 pub(crate) use self::views::unit_groups;
 
-use self::{entry::*, gaps::*, lists::*, orders::*, views::*};
+use self::{callbacks::*, entry::*, gaps::*, lists::*, orders::*, views::*};
 
 /// The session cookie; it is sent only to the console's paths.
 pub const SESSION_COOKIE: &str = "qihu_session";
@@ -136,6 +137,7 @@ pub fn router(app: Arc<FormsState>) -> Router {
         )
         .route("/console/units", get(supervision::units_page))
         .route("/console/knowledge-gaps", get(knowledge_gaps_page))
+        .route("/console/call-backs", get(call_backs_page))
         .merge(super::ledger::routes())
         .merge(super::reports::console_routes())
         .with_state(state)
