@@ -267,6 +267,11 @@ pub struct Resolution {
     pub method: String,
     pub contact_name: String,
     pub contact_phone: String,
+    /// The deadline in force when the result was reported, so whether it came on time is decided from the facts
+    /// of that moment (a later rework or plan does not rewrite a unit's card history). Reports recorded before it
+    /// was kept have none; readers fall back on the order's deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl Resolution {

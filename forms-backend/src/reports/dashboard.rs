@@ -55,7 +55,7 @@ fn supervision_events_by_unit(
                 waivers.push(event);
                 continue;
             }
-            Event::Resolved(_) => event.lead_unit.clone(),
+            Event::Resolved(_) => event.report().map(|(unit, _)| unit.to_owned()),
             other => other.unit().map(str::to_owned),
         };
         if let Some(unit) = unit {

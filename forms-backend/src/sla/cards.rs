@@ -14,9 +14,11 @@
 //!    issues a card twice (a waived yellow card is not issued again either); a new deadline (e.g. rework) can
 //!    earn a new card.
 //! 3. **A unit's sequence**: the card events of all orders (`yellow_card`, `red_card`, `interview`,
-//!    `card_waived`) and the unit's result reports (`resolved` events of orders it leads), ordered by time
-//!    (then event id), up to `now`. An **on-time report** — a `resolved` event at or before the order's
-//!    current `due_at` — resets the sequence: the unit is green again.
+//!    `card_waived`) and the unit's result reports (`resolved` events it made as the lead unit), ordered by time
+//!    (then event id), up to `now`. An **on-time report** — a `resolved` event at or before the deadline in
+//!    force when it was made (recorded with it; the order's deadline for reports recorded before that) — resets
+//!    the sequence: the unit is green again. Decided from the facts of the time, a past date replays the same
+//!    after a rework, a plan or a re-dispatch (notice §二(四)2).
 //! 4. **Red card** (红牌警示, 专班约谈分管负责人): two or more yellow cards in a row (no on-time report, no red
 //!    card in between) → one `red_card` event on the order of the latest yellow card (payload: `unit`, `rule`,
 //!    `order`, `orders` and `cards` = every yellow card of the row, `evidence`), e-mailed to the task force and
@@ -148,16 +150,14 @@ pub fn unit_standing(events: &[SupervisionEvent], unit: &str, now: DateTime<Utc>
     let mut ordered: Vec<&SupervisionEvent> = events
         .iter()
         .filter(|event| event.event.at <= now)
-        .filter(|event| match event.event.event {
-            Event::Resolved(_) => event.lead_unit.as_deref() == Some(unit),
-            _ => card_unit(event) == Some(unit),
+        .filter(|event| match event.report() {
+            Some((reporter, _)) => reporter == unit,
+            None => card_unit(event) == Some(unit),
         })
         .collect();
     ordered.sort_by_key(|event| (event.event.at, event.event.id));
     for event in ordered {
-        if let Event::Resolved(_) = event.event.event {
-            let on_time = event.lead_unit.as_deref() == Some(unit)
-                && event.due_at.is_some_and(|due| event.event.at <= due);
+        if let Some((_, on_time)) = event.report() {
             if on_time {
                 standing.state = CardState::Green;
                 standing.yellow_in_row.clear();
@@ -366,6 +366,27 @@ mod tests {
         assert_eq!(standing.yellow_in_row.len(), 1);
         assert_eq!(escalation_due(&standing), None);
         assert_eq!(unit_card_state(&events, "tax", at(4, 0)), CardState::Green);
+    }
+
+    #[test]
+    fn a_report_is_judged_by_the_deadline_of_its_day_not_by_a_later_one() {
+        // Order 1 was due on March 1 and reported late on March 3; a rework later gave it a deadline on March 20.
+        // The card history of March 6 stays as it was: the late report reset nothing.
+        let due_then = Utc.with_ymd_and_hms(2026, 3, 1, 15, 59, 59).unwrap();
+        let events = vec![
+            card(1, 1, "yellow_card", at(2, 1)),
+            event(
+                2,
+                1,
+                "resolved",
+                at(3, 9),
+                20,
+                json!({ "solved": true, "due_at": due_then }),
+            ),
+            card(3, 2, "yellow_card", at(5, 1)),
+        ];
+        let (kind, cards) = escalation_due(&unit_standing(&events, "tax", at(6, 0))).unwrap();
+        assert_eq!((kind, cards.len()), (CardKind::RedCard, 2));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::order::EventKind;
+use crate::order::{Event, EventKind};
 
 use super::{
     EventRow, RequestRow, Store, StoreError, event_from_row, from_text, requests_from, to_text,
@@ -40,6 +40,24 @@ pub struct SupervisionEvent {
     /// The order's deadline as it stands now.
     pub due_at: Option<DateTime<Utc>>,
     pub event: EventRow,
+}
+
+impl SupervisionEvent {
+    /// For a result report (`resolved`): the unit that reported it — the lead unit then, which the event's actor
+    /// names — and whether it came by the deadline in force then (recorded with the report; the order's deadline
+    /// for reports recorded before that was kept).
+    pub fn report(&self) -> Option<(&str, bool)> {
+        let Event::Resolved(resolution) = &self.event.event else {
+            return None;
+        };
+        let unit = self
+            .event
+            .actor
+            .strip_prefix("unit:")
+            .or(self.lead_unit.as_deref())?;
+        let due = resolution.due_at.or(self.due_at);
+        Some((unit, due.is_some_and(|due| self.event.at <= due)))
+    }
 }
 
 const SUPERVISION_COLUMNS: &str =
@@ -165,7 +183,9 @@ impl Store {
         units: &[String],
         since: DateTime<Utc>,
     ) -> Result<Vec<SupervisionEvent>, StoreError> {
-        let units = serde_json::to_string(units).unwrap_or_else(|_| "[]".to_owned());
+        // A report is the lead unit's of that moment, which its actor names (`unit:<id>`).
+        let actors: Vec<String> = units.iter().map(|unit| format!("unit:{unit}")).collect();
+        let units = serde_json::to_string(&actors).unwrap_or_else(|_| "[]".to_owned());
         let units_listed = self.backend.pick(
             "SELECT value FROM json_each($2)",
             "SELECT jsonb_array_elements_text($2::jsonb)",
@@ -174,7 +194,7 @@ impl Store {
             "SELECT {SUPERVISION_COLUMNS}
              FROM events JOIN requests ON requests.id = events.request_id
              WHERE events.kind = 'resolved' AND events.at >= $1
-               AND requests.lead_unit IN ({units_listed})
+               AND events.actor IN ({units_listed})
              ORDER BY events.at, events.id"
         );
         let rows = sqlx::query(&sql)

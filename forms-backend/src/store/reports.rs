@@ -435,11 +435,16 @@ impl Store {
         .bind(&now_text)
         .fetch_all(&self.pool)
         .await?;
-        // The unit's on-time reports: the first after its latest card, or else the last before it.
+        // The unit's on-time reports: the first after its latest card, or else the last before it. A report is the
+        // unit's that made it (its actor), on time by the deadline recorded with it (the order's for older reports).
+        let by_deadline = self.backend.pick(
+            "unixepoch(e.at, 'subsec') <= unixepoch(coalesce(json_extract(e.payload, '$.due_at'), q.due_at), 'subsec')",
+            "e.at::timestamptz <= coalesce((e.payload::jsonb ->> 'due_at')::timestamptz, q.due_at::timestamptz)",
+        );
         let on_time = |window: &str, order: &str| {
             format!(
                 "SELECT e.at FROM events e JOIN requests q ON q.id = e.request_id
-                  WHERE e.kind = 'resolved' AND {window} AND q.lead_unit = $2 AND e.at <= q.due_at
+                  WHERE e.kind = 'resolved' AND {window} AND e.actor = 'unit:' || $2 AND {by_deadline}
                   ORDER BY e.at {order} LIMIT 1"
             )
         };

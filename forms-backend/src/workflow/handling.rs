@@ -79,6 +79,7 @@ impl Forms {
                         method: method.clone(),
                         contact_name: contact_name.clone(),
                         contact_phone: contact_phone.clone(),
+                        due_at: row.due_at,
                     })),
                 );
                 // Notice §二(五)1 一事一评估: the enterprise rates the result through its own link (附件5), good
