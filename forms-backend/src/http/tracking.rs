@@ -141,6 +141,14 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
         Event::Submitted(_) => ("诉求已提交".to_owned(), None),
         Event::Answered(_) => ("政策库已即时答复".to_owned(), None),
         Event::Escalated(_) => ("已转人工办理".to_owned(), None),
+        Event::GovernmentReferred(_) => ("推进中心已上报市政府协调解决".to_owned(), None),
+        Event::GovernmentCoordinated(coordination) => (
+            "市政府已协调，承办单位按协调意见办理".to_owned(),
+            coordination
+                .deadline
+                .as_ref()
+                .map(|deadline| format!("办理期限：{}", shanghai(deadline.due_at))),
+        ),
         Event::RatingLapsed(lapse) => (
             format!("{} 个工作日内未收到评价，按未评价办结", lapse.working_days),
             None,

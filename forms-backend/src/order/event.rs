@@ -36,6 +36,10 @@ pub enum EventKind {
     PlanRejected,
     /// 退单: the lead unit returns a wrongly dispatched order to the centre, within its acceptance limit.
     DispatchReturned,
+    /// 上报市政府: the centre refers the order to the city government for coordination.
+    GovernmentReferred,
+    /// 市政府协调意见: the government's coordination, recorded by the centre; the order goes back to its unit.
+    GovernmentCoordinated,
     /// 评价: satisfied (closes) or the second round's 不满意 (to verification).
     Rated,
     /// 不满意，退回重新办理.
@@ -72,7 +76,7 @@ pub enum EventKind {
 pub struct UnknownEventKind(pub String);
 
 impl EventKind {
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 29] = [
         EventKind::Submitted,
         EventKind::Answered,
         EventKind::Escalated,
@@ -86,6 +90,8 @@ impl EventKind {
         EventKind::PlanApproved,
         EventKind::PlanRejected,
         EventKind::DispatchReturned,
+        EventKind::GovernmentReferred,
+        EventKind::GovernmentCoordinated,
         EventKind::Rated,
         EventKind::Returned,
         EventKind::RatingLapsed,
@@ -117,6 +123,8 @@ impl EventKind {
             EventKind::PlanApproved => "plan_approved",
             EventKind::PlanRejected => "plan_rejected",
             EventKind::DispatchReturned => "dispatch_returned",
+            EventKind::GovernmentReferred => "government_referred",
+            EventKind::GovernmentCoordinated => "government_coordinated",
             EventKind::Rated => "rated",
             EventKind::Returned => "returned",
             EventKind::RatingLapsed => "rating_lapsed",

@@ -53,6 +53,10 @@ pub enum Step {
     FalseFeedback,
     /// The rating limit passed without a rating: closed as 未评价.
     LapseRating,
+    /// 上报市政府研究解决.
+    ReferToGovernment,
+    /// The government's coordination came back; `assigned` says a unit held the order when it was referred.
+    RecordCoordination { assigned: bool },
 }
 
 /// What a step leads to.
@@ -181,6 +185,22 @@ pub fn decide(order: &OrderState<'_>, actor: &Actor, step: Step) -> Result<Outco
             }),
             _ => state_refusal(order, "记录核查意见"),
         },
+        // §二(二): "确需市政府层面综合协调的，由推进中心上报市政府研究解决" — any order not yet resolved; while the
+        // government coordinates, the unit's deadline does not run (our rule) and the unit does not act.
+        (Actor::Centre { .. }, Step::ReferToGovernment) => match order.status {
+            New | Dispatched | Accepted | Planned | Rework => {
+                moves(EventKind::GovernmentReferred, Coordinating)
+            }
+            _ => state_refusal(order, "上报市政府"),
+        },
+        // The coordination comes back: to the unit with a fresh deadline, or to the queue when no unit had it.
+        (Actor::Centre { .. }, Step::RecordCoordination { assigned }) => {
+            match (order.status, assigned && order.lead_unit.is_some()) {
+                (Coordinating, true) => moves(EventKind::GovernmentCoordinated, Accepted),
+                (Coordinating, false) => moves(EventKind::GovernmentCoordinated, New),
+                _ => refuse("该工单没有上报市政府协调"),
+            }
+        }
         // Our rule for §二(五)1 (一事一评估, silent on an enterprise that never rates): past the rating limit the system
         // closes the result as 未评价, with the reason, counted apart from 满意 — nothing stays `resolved` for ever.
         (Actor::System { .. }, Step::LapseRating) => match order.status {
@@ -432,6 +452,45 @@ mod tests {
                 &order(Status::Resolved, 1),
                 &Actor::centre("zhang"),
                 Step::LapseRating
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_centre_refers_an_unresolved_order_to_the_government_and_the_unit_waits() {
+        let centre = Actor::centre("zhang");
+        let referred = decide(
+            &order(Status::Accepted, 1),
+            &centre,
+            Step::ReferToGovernment,
+        )
+        .unwrap();
+        assert_eq!(
+            (referred.event, referred.next),
+            (EventKind::GovernmentReferred, Status::Coordinating)
+        );
+        for status in [Status::Resolved, Status::Verification, Status::Closed] {
+            assert!(decide(&order(status, 1), &centre, Step::ReferToGovernment).is_err());
+        }
+        let coordinating = order(Status::Coordinating, 1);
+        assert!(decide(&coordinating, &Actor::unit("tax"), Step::Progress).is_err());
+        assert!(!Status::Coordinating.is_open(), "no deadline runs, no card");
+        let back = |assigned| {
+            decide(
+                &coordinating,
+                &centre,
+                Step::RecordCoordination { assigned },
+            )
+        };
+        assert_eq!(back(true).unwrap().next, Status::Accepted);
+        // Referred from the queue: back to the queue, whoever held it before.
+        assert_eq!(back(false).unwrap().next, Status::New);
+        assert!(
+            decide(
+                &order(Status::Accepted, 1),
+                &centre,
+                Step::RecordCoordination { assigned: true }
             )
             .is_err()
         );

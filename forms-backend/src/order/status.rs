@@ -25,6 +25,9 @@ pub enum Status {
     Rework,
     /// 待专班核查: still 不满意 after two rounds of handling (notice §二(四)3).
     Verification,
+    /// 市政府协调中: the centre reported it to the city government (notice §二(二) 确需市政府层面综合协调的); the unit's
+    /// deadline does not run until the government's coordination comes back.
+    Coordinating,
     /// 已办结 (销号).
     Closed,
 }
@@ -37,7 +40,7 @@ pub struct UnknownStatus(pub String);
 impl Status {
     /// Every status, in the order of a work order's life (the answered consultations last: they never become
     /// work orders unless escalated).
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 10] = [
         Status::New,
         Status::Dispatched,
         Status::Accepted,
@@ -45,6 +48,7 @@ impl Status {
         Status::Resolved,
         Status::Rework,
         Status::Verification,
+        Status::Coordinating,
         Status::Closed,
         Status::Answered,
     ];
@@ -68,6 +72,7 @@ impl Status {
             Status::Resolved => "resolved",
             Status::Rework => "rework",
             Status::Verification => "verification",
+            Status::Coordinating => "coordinating",
             Status::Closed => "closed",
         }
     }
@@ -83,6 +88,7 @@ impl Status {
             Status::Resolved => "已办理完毕，等待评价",
             Status::Rework => "评价不满意，已退回承办单位重新办理",
             Status::Verification => "仍不满意，待工作专班核查",
+            Status::Coordinating => "已上报市政府协调",
             Status::Closed => "已办结",
         }
     }

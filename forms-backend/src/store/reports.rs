@@ -161,7 +161,7 @@ impl Store {
                                          WHEN e.kind IN ('yellow_card', 'red_card', 'interview', 'false_feedback',
                                                          'questionnaire')
                                               THEN json_extract(e.payload, '$.unit') END, '') || char(31)
-                        || coalesce(CASE WHEN e.kind IN ('dispatched', 'returned', 'plan_approved', 'plan_rejected',
+                        || coalesce(CASE WHEN e.kind IN ('dispatched', 'returned', 'plan_approved', 'plan_rejected', 'government_coordinated',
                                                          'verification_opinion')
                                          THEN json_extract(e.payload, '$.due_at') END, '') || char(31)
                         || coalesce(CASE WHEN e.kind = 'resolved' THEN json_extract(e.payload, '$.solved')
@@ -187,7 +187,7 @@ impl Store {
                                          WHEN e.kind IN ('yellow_card', 'red_card', 'interview', 'false_feedback',
                                                          'questionnaire')
                                               THEN p ->> 'unit' END, '') || chr(31)
-                        || coalesce(CASE WHEN e.kind IN ('dispatched', 'returned', 'plan_approved', 'plan_rejected',
+                        || coalesce(CASE WHEN e.kind IN ('dispatched', 'returned', 'plan_approved', 'plan_rejected', 'government_coordinated',
                                                          'verification_opinion')
                                          THEN p ->> 'due_at' END, '') || chr(31)
                         || coalesce(CASE WHEN e.kind = 'resolved'

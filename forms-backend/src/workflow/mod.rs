@@ -5,6 +5,7 @@
 //! Every function takes `now`: only the HTTP edge reads the clock.
 
 mod dispatch;
+mod government;
 mod handling;
 mod intake;
 mod plans;

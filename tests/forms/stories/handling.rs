@@ -279,3 +279,116 @@ pub(crate) async fn the_call_back_worklist_lists_results_waiting_for_a_rating() 
         assert!(page.contains(expected), "{expected} in {page}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn an_order_referred_to_the_city_government_waits_and_comes_back_with_a_fresh_deadline()
+ {
+    let (app, sink) = spawn_app().await;
+    app.add_user("zhang", Role::Centre).await;
+    let session = app.login("zhang").await;
+    let (number, tracking, unit_token) = accepted_power_order(&app, &sink).await;
+    app.drain().await;
+
+    let page = app
+        .console_page(&session, &format!("/console/requests/{number}"))
+        .await;
+    assert!(page.contains("上报市政府"));
+    let refer = format!("/console/requests/{number}/refer-to-government");
+    let blank = app
+        .console_post(
+            &session,
+            &refer,
+            &[("csrf_token", session.csrf.as_str()), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(blank.status(), 400);
+    let referred = app
+        .console_post(
+            &session,
+            &refer,
+            &[
+                ("csrf_token", session.csrf.as_str()),
+                (
+                    "reason",
+                    "涉及供电、住建、自然资源三部门，线路迁改需市政府统筹",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(referred.status(), 303);
+    let row = app.stored(&number).await;
+    assert_eq!(row.status, Status::Coordinating);
+    app.drain().await;
+    assert!(
+        sink.to("power-handler@tengzhou.example")
+            .iter()
+            .any(|mail| mail.subject.starts_with("【上报市政府】")),
+        "the unit hears its deadline stopped"
+    );
+
+    // While the government coordinates: the unit cannot act, and no card comes however late it gets.
+    let progress = app
+        .post_json(
+            &format!("/unit/{number}"),
+            &json!({ "token": unit_token, "action": "progress", "note": "等待协调" }),
+        )
+        .await;
+    assert_eq!(progress.status(), 409);
+    let later = Utc::now() + chrono::Duration::days(20);
+    let pass = qihu_forms::sla::cards::supervise(&app.app.forms.forms, later)
+        .await
+        .unwrap();
+    assert!(pass.issued.is_empty());
+    let track = app
+        .get(&format!("/track/{number}?token={tracking}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(track.contains("推进中心已上报市政府协调解决"), "{track}");
+
+    // The coordination comes back: to the unit, with five working days from now.
+    let coordination = format!("/console/requests/{number}/coordination");
+    let recorded = app
+        .console_post(
+            &session,
+            &coordination,
+            &[
+                ("csrf_token", session.csrf.as_str()),
+                ("leader", "分管副市长"),
+                ("note", "由供电公司牵头实施线路迁改，住建局配合办理占道手续"),
+            ],
+        )
+        .await;
+    assert_eq!(recorded.status(), 303);
+    let row = app.stored(&number).await;
+    assert_eq!(row.status, Status::Accepted);
+    assert!(row.due_at.is_some_and(|due| due > Utc::now()));
+    app.drain().await;
+    let told = sink
+        .to("power-handler@tengzhou.example")
+        .into_iter()
+        .find(|mail| mail.subject.starts_with("【市政府协调意见】"))
+        .expect("the unit gets the coordination");
+    assert!(told.text.contains("由供电公司牵头实施线路迁改"));
+    let progress = app
+        .post_json(
+            &format!("/unit/{number}"),
+            &json!({ "token": unit_token, "action": "progress", "note": "已按协调意见启动迁改" }),
+        )
+        .await;
+    assert_eq!(progress.status(), 200);
+    // Recording it twice is refused.
+    let again = app
+        .console_post(
+            &session,
+            &coordination,
+            &[
+                ("csrf_token", session.csrf.as_str()),
+                ("leader", "市长"),
+                ("note", "再次"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+}

@@ -120,6 +120,14 @@ pub fn router(app: Arc<FormsState>) -> Router {
             post(reject_plan),
         )
         .route(
+            "/console/requests/{tracking_number}/refer-to-government",
+            post(refer_to_government),
+        )
+        .route(
+            "/console/requests/{tracking_number}/coordination",
+            post(record_coordination),
+        )
+        .route(
             "/console/requests/{tracking_number}/cards/{card_event_id}/waive",
             post(supervision::waive),
         )

@@ -73,6 +73,11 @@ pub(super) async fn order_page(
         }
     }
     context.insert("can_approve_plan", &can(Step::ApprovePlan));
+    context.insert("can_refer", &can(Step::ReferToGovernment));
+    context.insert(
+        "can_coordinate",
+        &can(Step::RecordCoordination { assigned: false }),
+    );
     context.insert("cards", &supervision::order_cards(forms, &events));
     match verification::view(forms, &row, &events).await {
         Ok(view) => context.insert("verification", &view),
@@ -235,6 +240,51 @@ pub(super) async fn reject_plan(
             crate::http::required_text(field(&pairs, "reason"), "退回解决方案的理由", 1000)?;
         forms
             .reject_plan(&row, &reason, &staff.actor(), Utc::now())
+            .await
+            .map_err(AppError::from)
+    }
+    .await;
+    back_to_order(forms, &staff, result)
+}
+
+/// 上报市政府 (notice §二(二)): the centre refers the order to the city government, with its reason.
+pub(super) async fn refer_to_government(
+    State(state): State<Arc<ConsoleState>>,
+    staff: Staff,
+    Path(tracking_number): Path<String>,
+    body: Bytes,
+) -> Response {
+    let forms = state.forms();
+    let result = async {
+        let pairs = form_pairs(&body)?;
+        staff.may_act(field(&pairs, "csrf_token"))?;
+        let row = find_order(forms, &tracking_number).await?;
+        let reason = crate::http::required_text(field(&pairs, "reason"), "上报理由", 1000)?;
+        forms
+            .refer_to_government(&row, &reason, &staff.actor(), Utc::now())
+            .await
+            .map_err(AppError::from)
+    }
+    .await;
+    back_to_order(forms, &staff, result)
+}
+
+/// 市政府协调意见: the centre records the government's coordination; the order goes back to its unit.
+pub(super) async fn record_coordination(
+    State(state): State<Arc<ConsoleState>>,
+    staff: Staff,
+    Path(tracking_number): Path<String>,
+    body: Bytes,
+) -> Response {
+    let forms = state.forms();
+    let result = async {
+        let pairs = form_pairs(&body)?;
+        staff.may_act(field(&pairs, "csrf_token"))?;
+        let row = find_order(forms, &tracking_number).await?;
+        let leader = crate::http::required_text(field(&pairs, "leader"), "协调的市政府领导", 100)?;
+        let note = crate::http::required_text(field(&pairs, "note"), "协调意见", 2000)?;
+        forms
+            .record_coordination(&row, &leader, &note, &staff.actor(), Utc::now())
             .await
             .map_err(AppError::from)
     }
