@@ -111,11 +111,6 @@ pub(crate) fn unit_ref(forms: &Forms, id: &str) -> UnitRef {
     }
 }
 
-/// The reason an event that closed its order recorded (`closed: true` with `reason`).
-pub fn closure_reason(event: &EventRow) -> Option<&str> {
-    event.event.closure_reason()
-}
-
 /// What an event means for the enterprise.
 pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
     let unit_name = |id: &str| unit_ref(forms, id).name;
@@ -261,7 +256,7 @@ pub fn timeline_entry(forms: &Forms, event: &EventRow) -> TimelineEntry {
         ),
     };
     // Nothing closes without a recorded reason, and the reason is shown wherever the closure is.
-    let detail = match (closure_reason(event), detail) {
+    let detail = match (event.event.closure_reason(), detail) {
         (Some(reason), Some(detail)) => Some(format!("销号理由：{reason}；{detail}")),
         (Some(reason), None) => Some(format!("销号理由：{reason}")),
         (None, detail) => detail,

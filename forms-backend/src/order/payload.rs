@@ -35,6 +35,14 @@ macro_rules! events {
                 })
             }
 
+            /// The payload as a JSON value (for pages that list every field).
+            pub fn payload(&self) -> Value {
+                let value = match self {
+                    $(Event::$variant(payload) => serde_json::to_value(payload),)*
+                };
+                value.unwrap_or(Value::Null)
+            }
+
             /// The payload as the store writes it (a JSON object).
             pub fn payload_json(&self) -> String {
                 let text = match self {
@@ -173,11 +181,6 @@ impl Event {
             Event::Questionnaire(answer) => answer.unit.as_deref(),
             _ => None,
         }
-    }
-
-    /// The payload as a JSON value (for pages that list every field).
-    pub fn payload(&self) -> Value {
-        serde_json::from_str(&self.payload_json()).unwrap_or(Value::Null)
     }
 }
 

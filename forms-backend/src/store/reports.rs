@@ -311,23 +311,21 @@ impl Store {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<crate::sla::DispatchResponse>, StoreError> {
-        let sql = self.backend.pick(
-            "SELECT d.at, json_extract(d.payload, '$.accept_due_at') AS accept_due,
-                    (SELECT r.kind || char(31) || r.at FROM events r
-                      WHERE r.request_id = d.request_id AND r.id > d.id
-                        AND r.kind IN ('accepted', 'dispatch_returned', 'dispatched')
-                      ORDER BY r.id LIMIT 1) AS response
-               FROM events d
-              WHERE d.kind = 'dispatched' AND d.at >= $1 AND d.at < $2",
-            "SELECT d.at, d.payload::jsonb ->> 'accept_due_at' AS accept_due,
-                    (SELECT r.kind || chr(31) || r.at FROM events r
-                      WHERE r.request_id = d.request_id AND r.id > d.id
-                        AND r.kind IN ('accepted', 'dispatch_returned', 'dispatched')
-                      ORDER BY r.id LIMIT 1) AS response
-               FROM events d
-              WHERE d.kind = 'dispatched' AND d.at >= $1 AND d.at < $2",
+        let accept_due = self.backend.pick(
+            "json_extract(d.payload, '$.accept_due_at')",
+            "d.payload::jsonb ->> 'accept_due_at'",
         );
-        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(sql)
+        let separator = self.backend.pick("char(31)", "chr(31)");
+        let sql = format!(
+            "SELECT d.at, {accept_due} AS accept_due,
+                    (SELECT r.kind || {separator} || r.at FROM events r
+                      WHERE r.request_id = d.request_id AND r.id > d.id
+                        AND r.kind IN ('accepted', 'dispatch_returned', 'dispatched')
+                      ORDER BY r.id LIMIT 1) AS response
+               FROM events d
+              WHERE d.kind = 'dispatched' AND d.at >= $1 AND d.at < $2"
+        );
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(&sql)
             .bind(to_text(start))
             .bind(to_text(end))
             .fetch_all(&self.pool)

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Shanghai;
 
-use super::{Forms, WorkflowError};
+use super::{Forms, Notice, WorkflowError};
 use crate::calendar::FALLBACK_WARNING;
 use crate::dispatch::{DispatchInput, Suggestion, suggest};
 use crate::domain::{AccessToken, RequestKind};
@@ -75,44 +75,30 @@ impl Forms {
             .directory
             .unit(unit_id)
             .map_or_else(|| unit_id.to_owned(), |unit| unit.name.clone());
-        let mut context = self.mail_context(row, None, None)?;
-        context.insert("greeting", "推进中心：");
-        context.insert(
-            "paragraphs",
-            &[
-                format!(
-                    "{unit_name}将受理编号 {} 的工单退回推进中心，认为不属于本单位职责。",
-                    row.tracking_number
-                ),
-                format!("退回理由：{reason}"),
-                "请核实后重新派单。".to_owned(),
-            ],
-        );
-        context.insert(
-            "action_url",
-            &format!(
-                "{}/console/requests/{}",
-                self.public_url, row.tracking_number
-            ),
-        );
-        context.insert("action_label", "在推进中心工作台重新派单");
-        context.insert("rule", ACCEPT_RULE);
-        let mut seen = std::collections::HashSet::new();
-        let mails = self
-            .directory
-            .centre
-            .emails
-            .iter()
-            .filter(|recipient| seen.insert(recipient.as_str()))
-            .map(|recipient| {
-                self.mail(
-                    recipient,
-                    format!("【退单】{}：{unit_name}退回工单", row.tracking_number),
-                    "email/notice",
-                    &context,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mails = self.notice_mails(
+            row,
+            self.directory.centre.emails.iter().map(String::as_str),
+            &format!("【退单】{}：{unit_name}退回工单", row.tracking_number),
+            Notice {
+                greeting: "推进中心：".to_owned(),
+                paragraphs: vec![
+                    format!(
+                        "{unit_name}将受理编号 {} 的工单退回推进中心，认为不属于本单位职责。",
+                        row.tracking_number
+                    ),
+                    format!("退回理由：{reason}"),
+                    "请核实后重新派单。".to_owned(),
+                ],
+                action: Some((
+                    format!(
+                        "{}/console/requests/{}",
+                        self.public_url, row.tracking_number
+                    ),
+                    "在推进中心工作台重新派单",
+                )),
+                rule: ACCEPT_RULE,
+            },
+        )?;
         Ok(Change {
             status: Some(outcome.next),
             mails,

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Forms, WorkflowError, actor};
+use super::{Forms, Notice, WorkflowError, actor};
 use crate::order::payload::{Coordination, DeadlineNote, Referral};
 use crate::order::{Event, Status, Step, decide};
 use crate::sla::RESOLUTION_WORKING_DAYS;
@@ -153,24 +153,22 @@ impl Forms {
         else {
             return Ok(Vec::new());
         };
-        let mut context = self.mail_context(row, None, None)?;
-        context.insert("greeting", &format!("{}：", unit.name));
-        context.insert("paragraphs", paragraphs);
-        context.insert("action_url", "");
-        context.insert("rule", GOVERNMENT_RULE);
         let leader = unit
             .leader
             .as_deref()
             .and_then(|id| self.directory.leader(id))
             .filter(|_| with_leader)
-            .map(|leader| leader.email.clone());
-        let mut recipients = unit.handlers.clone();
-        recipients.extend(leader);
-        recipients.sort();
-        recipients.dedup();
-        recipients
-            .iter()
-            .map(|recipient| self.mail(recipient, subject.clone(), "email/notice", &context))
-            .collect()
+            .map(|leader| leader.email.as_str());
+        self.notice_mails(
+            row,
+            unit.handlers.iter().map(String::as_str).chain(leader),
+            &subject,
+            Notice {
+                greeting: format!("{}：", unit.name),
+                paragraphs: paragraphs.to_vec(),
+                action: None,
+                rule: GOVERNMENT_RULE,
+            },
+        )
     }
 }

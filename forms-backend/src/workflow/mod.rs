@@ -113,6 +113,16 @@ pub const REWORK_WORKING_DAYS: u32 = 3;
 /// How a rework deadline is counted, in the words the order's history records.
 pub const REWORK_RULE: &str = "3个工作日（不含退回当日，按国务院节假日安排计算）";
 
+/// What a plain notice e-mail says ([`Forms::notice_mails`]).
+pub(crate) struct Notice<'a> {
+    pub greeting: String,
+    pub paragraphs: Vec<String>,
+    /// A link `(url, label)`; none when the reader acts through a link it already holds.
+    pub action: Option<(String, &'a str)>,
+    /// The notice clause cited.
+    pub rule: &'a str,
+}
+
 /// What a handling unit does through its link.
 #[derive(Debug, Clone)]
 pub enum UnitAction {
@@ -228,6 +238,30 @@ impl Forms {
             context.insert("due", &crate::calendar::minute_label(due));
         }
         Ok(context)
+    }
+
+    /// A plain notice (`email/notice`) about `row`: the greeting, the paragraphs, an optional link `(url, label)` and
+    /// the rule it cites, addressed once to each distinct recipient.
+    pub(crate) fn notice_mails<'r>(
+        &self,
+        row: &RequestRow,
+        recipients: impl IntoIterator<Item = &'r str>,
+        subject: &str,
+        notice: Notice<'_>,
+    ) -> Result<Vec<OutgoingMail>, WorkflowError> {
+        let mut context = self.mail_context(row, None, None)?;
+        context.insert("greeting", &notice.greeting);
+        context.insert("paragraphs", &notice.paragraphs);
+        let (url, label) = notice.action.unwrap_or_default();
+        context.insert("action_url", &url);
+        context.insert("action_label", label);
+        context.insert("rule", notice.rule);
+        let mut seen = std::collections::HashSet::new();
+        recipients
+            .into_iter()
+            .filter(|recipient| seen.insert(*recipient))
+            .map(|recipient| self.mail(recipient, subject.to_owned(), "email/notice", &context))
+            .collect()
     }
 
     pub(crate) fn mail(

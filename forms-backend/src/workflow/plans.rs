@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Forms, WorkflowError, actor};
+use super::{Forms, Notice, WorkflowError, actor};
 use crate::order::payload::{self, Plan};
 use crate::order::{Event, Outcome, Step, decide};
 use crate::store::{Change, EventRow, OutgoingMail, RequestRow};
@@ -91,36 +91,27 @@ impl Forms {
         change.status = Some(outcome.next);
         change.due_at = Some(due);
         let lead = self.lead_of(row)?;
-        let mut context = self.mail_context(row, None, Some(due))?;
-        context.insert("greeting", &format!("{}：", lead.name));
-        context.insert(
-            "paragraphs",
-            &[
-                format!(
-                    "你单位为受理编号 {} 提交的解决方案未获推进中心批准，请继续办理。",
-                    row.tracking_number
-                ),
-                format!("退回理由：{reason}"),
-                format!(
-                    "办理期限为 {}（方案等待审核的 {moved_days} 个工作日已顺延）。",
-                    crate::calendar::minute_label(due)
-                ),
-            ],
-        );
-        context.insert("action_url", "");
-        context.insert("rule", PLAN_RULE);
-        change.mails = lead
-            .handlers
-            .iter()
-            .map(|recipient| {
-                self.mail(
-                    recipient,
-                    format!("【解决方案退回】{}：请继续办理", row.tracking_number),
-                    "email/notice",
-                    &context,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        change.mails = self.notice_mails(
+            row,
+            lead.handlers.iter().map(String::as_str),
+            &format!("【解决方案退回】{}：请继续办理", row.tracking_number),
+            Notice {
+                greeting: format!("{}：", lead.name),
+                paragraphs: vec![
+                    format!(
+                        "你单位为受理编号 {} 提交的解决方案未获推进中心批准，请继续办理。",
+                        row.tracking_number
+                    ),
+                    format!("退回理由：{reason}"),
+                    format!(
+                        "办理期限为 {}（方案等待审核的 {moved_days} 个工作日已顺延）。",
+                        crate::calendar::minute_label(due)
+                    ),
+                ],
+                action: None,
+                rule: PLAN_RULE,
+            },
+        )?;
         if due != old_due {
             change.mails.extend(self.deadline_moved_mails(
                 row,
@@ -138,26 +129,20 @@ impl Forms {
         due: DateTime<Utc>,
         why: &str,
     ) -> Result<Vec<OutgoingMail>, WorkflowError> {
-        let Some(email) = &row.contact_email else {
-            return Ok(Vec::new());
-        };
-        let mut context = self.mail_context(row, None, Some(due))?;
-        context.insert("greeting", &format!("{}：", row.enterprise_name));
-        context.insert(
-            "paragraphs",
-            &[
-                format!("您反映的诉求（受理编号 {}）：{why}", row.tracking_number),
-                format!("办结期限调整为 {}。", crate::calendar::minute_label(due)),
-            ],
-        );
-        context.insert("action_url", "");
-        context.insert("rule", PLAN_RULE);
-        Ok(vec![self.mail(
-            email,
-            format!("【企业诉求】{} 办结期限调整", row.tracking_number),
-            "email/notice",
-            &context,
-        )?])
+        self.notice_mails(
+            row,
+            row.contact_email.as_deref(),
+            &format!("【企业诉求】{} 办结期限调整", row.tracking_number),
+            Notice {
+                greeting: format!("{}：", row.enterprise_name),
+                paragraphs: vec![
+                    format!("您反映的诉求（受理编号 {}）：{why}", row.tracking_number),
+                    format!("办结期限调整为 {}。", crate::calendar::minute_label(due)),
+                ],
+                action: None,
+                rule: PLAN_RULE,
+            },
+        )
     }
 }
 

@@ -13,6 +13,20 @@ pub(super) async fn find_order(
         .ok_or(AppError::NotFound)
 }
 
+/// A step the centre posts on one order: the form's fields once the staff member may act (the session's CSRF
+/// token checked), and the order.
+pub(super) async fn posted_on_order(
+    forms: &Forms,
+    staff: &Staff,
+    tracking_number: &str,
+    body: &Bytes,
+) -> Result<(Vec<(String, String)>, RequestRow), AppError> {
+    let pairs = form_pairs(body)?;
+    staff.may_act(field(&pairs, "csrf_token"))?;
+    let row = find_order(forms, tracking_number).await?;
+    Ok((pairs, row))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct OrderQuery {
@@ -149,9 +163,7 @@ pub(super) async fn dispatch(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (pairs, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         let choice = read_dispatch(&pairs, row.status != Status::New)?;
         let row = forms
             .dispatch(
@@ -211,9 +223,7 @@ pub(super) async fn approve_plan(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (_, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         forms
             .approve_plan(&row, &staff.actor(), Utc::now())
             .await
@@ -233,9 +243,7 @@ pub(super) async fn reject_plan(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (pairs, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         let reason =
             crate::http::required_text(field(&pairs, "reason"), "退回解决方案的理由", 1000)?;
         forms
@@ -256,9 +264,7 @@ pub(super) async fn refer_to_government(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (pairs, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         let reason = crate::http::required_text(field(&pairs, "reason"), "上报理由", 1000)?;
         forms
             .refer_to_government(&row, &reason, &staff.actor(), Utc::now())
@@ -278,9 +284,7 @@ pub(super) async fn record_coordination(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (pairs, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         let leader = crate::http::required_text(field(&pairs, "leader"), "协调的市政府领导", 100)?;
         let note = crate::http::required_text(field(&pairs, "note"), "协调意见", 2000)?;
         forms
@@ -302,9 +306,7 @@ pub(super) async fn call_back(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (pairs, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         let (rating, comment) =
             crate::http::read_rating(field(&pairs, "rating"), field(&pairs, "comment"))?;
         let false_feedback = field(&pairs, "false_feedback").is_some_and(|value| !value.is_empty());

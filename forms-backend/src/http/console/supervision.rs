@@ -13,12 +13,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    ConsoleState, Staff, back_to_order, field, find_order, message_page, page_context,
+    ConsoleState, Staff, back_to_order, field, message_page, page_context, posted_on_order,
     units_by_kind,
 };
 use crate::dispatch::UnitKind;
 use crate::http::tracking::shanghai;
-use crate::http::{AppError, form_pairs, render_page, required_text};
+use crate::http::{AppError, render_page, required_text};
 use crate::order::Event;
 use crate::sla::cards::{CardKind, CardRef, CardState, unit_standing, waive_card};
 use crate::store::EventRow;
@@ -112,9 +112,7 @@ pub(super) async fn waive(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (pairs, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         // Only a card of this order, so the page the centre acted on is the one that changes.
         match forms.store.event_by_id(card_event_id).await? {
             Some((request_id, event)) if request_id == row.id && event.event.card().is_some() => {}

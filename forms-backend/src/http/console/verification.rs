@@ -9,10 +9,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::{ConsoleState, Staff, back_to_order, field, find_order, message_page};
+use super::{ConsoleState, Staff, back_to_order, field, find_order, message_page, posted_on_order};
 use crate::domain::MediaType;
 use crate::http::unit::{UploadView, render_sheet};
-use crate::http::{AppError, form_pairs, required_text};
+use crate::http::{AppError, required_text};
 use crate::order::{Status, UnknownConclusion};
 use crate::store::{EventRow, RequestRow};
 use crate::verification::{self, Conclusion};
@@ -185,9 +185,7 @@ pub(super) async fn opinion(
 ) -> Response {
     let forms = state.forms();
     let result = async {
-        let pairs = form_pairs(&body)?;
-        staff.may_act(field(&pairs, "csrf_token"))?;
-        let row = find_order(forms, &tracking_number).await?;
+        let (pairs, row) = posted_on_order(forms, &staff, &tracking_number, &body).await?;
         let conclusion: Conclusion = field(&pairs, "conclusion")
             .unwrap_or_default()
             .parse()
